@@ -158,6 +158,10 @@ class Runnable(Protocol):
         """'batch': normalization uses batch statistics; 'running': the stored ones."""
         ...
 
+    def named_parameters(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """The trainable float tensors (leaf tensors the probe may set requires_grad on)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Diagnostic:
