@@ -1,0 +1,81 @@
+"""Analysis: from a loaded model to the facts rules read (parity, probes).
+
+Each step that cannot run says so as a Diagnostic instead of failing the model: the report
+must still come out (DESIGN.md).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from gradlint.analysis.facts import Facts, ParityResult, ProbeResult
+from gradlint.analysis.probe_inputs import make_probe_inputs
+from gradlint.model import Diagnostic, LoadedModel
+from gradlint.options import AnalysisOptions
+
+PARITY_TOLERANCE = 1e-4
+
+Progress = Callable[[str], None]
+
+
+def analyse(
+    model: LoadedModel,
+    options: AnalysisOptions,
+    parity_tolerance: float = PARITY_TOLERANCE,
+    progress: object | None = None,
+) -> Facts:
+    diagnostics = list(model.diagnostics)
+    parity = None
+    if model.runnable is not None and model.format == "onnx" and options.parity:
+        parity, parity_notes = _check_parity(model, options, parity_tolerance)
+        diagnostics += parity_notes
+    probe = None
+    if model.runnable is not None and options.probe:
+        probe, probe_notes = _run_probes(model, options, progress)
+        diagnostics += probe_notes
+    return Facts(diagnostics=tuple(diagnostics), parity=parity, probe=probe)
+
+
+def _check_parity(
+    model: LoadedModel, options: AnalysisOptions, tolerance: float
+) -> tuple[ParityResult | None, list[Diagnostic]]:
+    from gradlint.loaders.onnx.parity import ParityUnavailable, check_parity, parity_diagnostics
+
+    # Parity runs in float32 on CPU: onnxruntime's CPU provider is the reference.
+    inputs = make_probe_inputs(model.inputs, options.seed, "cpu")
+    try:
+        result = check_parity(model.source, model.runnable, inputs, tolerance=tolerance)
+    except ParityUnavailable as reason:
+        note = Diagnostic(kind="parity-unavailable", message=f"onnxruntime could not run the model: {reason}")
+        return None, [note]
+    except Exception as error:  # the executor itself failed: a finding, never a traceback
+        return None, [_execution_failed(error)]
+    return result, list(parity_diagnostics(result))
+
+
+def _run_probes(
+    model: LoadedModel, options: AnalysisOptions, progress: object | None
+) -> tuple[ProbeResult | None, list[Diagnostic]]:
+    from gradlint.analysis.probe import run_probes
+
+    try:
+        result = run_probes(model, options, progress=progress)
+    except torch.cuda.OutOfMemoryError:
+        return None, [Diagnostic(kind="probe-failed", message="the probe did not fit in device memory")]
+    except Exception as error:  # a finding, never a traceback
+        return None, [_execution_failed(error)]
+    return result, list(getattr(result, "diagnostics", ()))
+
+
+def _execution_failed(error: Exception) -> Diagnostic:
+    """The model raised while gradlint ran it; name the node when the executor said which."""
+    node = getattr(error, "node", None)
+    op_type = getattr(error, "op_type", None)
+    cause = " ".join(str(error).split()) or type(error).__name__
+    return Diagnostic(
+        kind="execution-failed",
+        message=f"running the model failed: {type(error).__name__}: {cause}"[:500],
+        node=node,
+        op_type=op_type,
+    )
