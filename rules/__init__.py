@@ -1,27 +1,25 @@
-"""The built-in rule pack, installed as `gradlint.rules`: one rule per module, one table.
+"""The built-in rule pack, installed as `gradlint.rules`: one rule per module.
 
-Add a rule by writing `rules/glNNN_kebab_name.py` with a four-section docstring and a
-`RULE = Rule(...)`, then listing it below. Codes are stable: never reuse a retired code.
+Add a rule by writing `rules/glNNN_kebab_name.py` with a four-section docstring (What it does /
+Why it matters / Example / How to fix, plus References) and a module-level `RULE = Rule(...)`.
+Modules are discovered here, so two people adding rules never edit the same table; the code
+table itself is `gradlint.registry.rule_table()`. Codes are stable: never reuse a retired one.
 """
 from __future__ import annotations
 
-from gradlint.registry import Rule
-from gradlint.rules import (
-    gl901_unsupported_op,
-    gl902_parity_mismatch,
-    gl903_postprocessing_cut,
-    gl904_graph_fallback,
-    gl905_parity_unavailable,
-    gl906_probe_limited,
-    gl907_execution_failed,
-)
+import importlib
+import pkgutil
 
-BUILTIN_RULES: tuple[Rule, ...] = (
-    gl901_unsupported_op.RULE,
-    gl902_parity_mismatch.RULE,
-    gl903_postprocessing_cut.RULE,
-    gl904_graph_fallback.RULE,
-    gl905_parity_unavailable.RULE,
-    gl906_probe_limited.RULE,
-    gl907_execution_failed.RULE,
-)
+from gradlint.registry import Rule
+
+
+def _discover() -> tuple[Rule, ...]:
+    rules = []
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+        if module_info.name.startswith("gl"):
+            module = importlib.import_module(f"{__name__}.{module_info.name}")
+            rules.append(module.RULE)
+    return tuple(rules)
+
+
+BUILTIN_RULES: tuple[Rule, ...] = _discover()

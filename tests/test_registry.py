@@ -33,3 +33,11 @@ def test_family_matches_category_for_tool_rules() -> None:
     for code, rule in rule_table().items():
         if code.startswith("GL9"):
             assert rule.category is Category.TOOL
+
+
+def test_rule_module_name_matches_code_and_name() -> None:
+    import gradlint.rules as pack
+
+    for rule in pack.BUILTIN_RULES:
+        module_name = f"{rule.code.lower()}_{rule.name.replace('-', '_')}"
+        assert hasattr(pack, module_name), f"{rule.code} should live in rules/{module_name}.py"
