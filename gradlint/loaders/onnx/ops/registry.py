@@ -57,13 +57,17 @@ class OpContext:
     from the batch's own statistics, DESIGN.md's training semantics) or 'running' (stored
     statistics, inference semantics); `num_outputs` is how many outputs the node declares;
     `run_subgraph(subgraph, inputs)` evaluates a GRAPH attribute with the given formal
-    inputs, seeing the enclosing scope's values, and returns its outputs in order.
+    inputs, seeing the enclosing scope's values, and returns its outputs in order;
+    `float_dtype` and `device` are what the executor computes in (ops that make float
+    tensors from nothing, or Cast to a float type, use them).
     """
 
     opset: int
     node_name: str = ""
     norm_mode: str = "batch"
     num_outputs: int = 1
+    float_dtype: torch.dtype = torch.float32
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     run_subgraph: Callable[[Any, Sequence[torch.Tensor | None]], list] = field(
         default=_default_subgraph_runner, compare=False
     )

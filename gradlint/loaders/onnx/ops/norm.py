@@ -1,0 +1,71 @@
+"""Normalization: BatchNormalization (batch or running statistics), Instance-, LayerNorm.
+
+BatchNormalization follows the executor's norm mode, not the node: 'batch' normalizes with
+the batch's own (biased) statistics as training would, without touching the stored ones;
+'running' uses the stored mean and variance, as inference does. Before opset 9, `spatial=0`
+stores statistics per activation (shape [C, D1, ...]) instead of per channel.
+"""
+from __future__ import annotations
+
+import torch
+
+from gradlint.loaders.onnx.ops.registry import OpContext, onnx_op, optional_input
+
+
+def _per_channel(t: torch.Tensor, rank: int) -> torch.Tensor:
+    """A [C] or [C, D1, ...] statistic shaped to broadcast against an [N, C, D1, ...] input."""
+    return t.reshape(1, *t.shape, *[1] * (rank - 1 - t.dim()))
+
+
+@onnx_op("BatchNormalization")
+def batch_normalization(ctx: OpContext, inputs: list, attrs: dict) -> list:
+    x, scale, bias, mean, var = inputs[:5]
+    eps = attrs.get("epsilon", 1e-5)
+    per_activation = ctx.opset < 9 and attrs.get("spatial", 1) == 0
+    if ctx.norm_mode == "batch":
+        axes = [0] if per_activation else [0, *range(2, x.dim())]
+        batch_mean = x.mean(dim=axes, keepdim=True)
+        batch_var = ((x - batch_mean) ** 2).mean(dim=axes, keepdim=True)
+        normalized = (x - batch_mean) / torch.sqrt(batch_var + eps)
+    else:
+        rank = x.dim()
+        normalized = (x - _per_channel(mean, rank)) / torch.sqrt(_per_channel(var, rank) + eps)
+    y = normalized * _per_channel(scale, x.dim()) + _per_channel(bias, x.dim())
+    # Optional extra outputs (running/saved statistics): the stored ones, left unchanged.
+    extras = [mean, var, mean, var][: max(ctx.num_outputs - 1, 0)]
+    return [y, *extras]
+
+
+@onnx_op("InstanceNormalization")
+def instance_normalization(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
+    x, scale, bias = inputs[:3]
+    axes = list(range(2, x.dim()))
+    mean = x.mean(dim=axes, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)
+    normalized = (x - mean) / torch.sqrt(var + attrs.get("epsilon", 1e-5))
+    return normalized * _per_channel(scale, x.dim()) + _per_channel(bias, x.dim())
+
+
+@onnx_op("LayerNormalization")
+def layer_normalization(ctx: OpContext, inputs: list, attrs: dict) -> list:
+    x, scale, bias = inputs[0], inputs[1], optional_input(inputs, 2)
+    axis = attrs.get("axis", -1)
+    axis = axis + x.dim() if axis < 0 else axis
+    axes = list(range(axis, x.dim()))
+    mean = x.mean(dim=axes, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)
+    inv_std = torch.rsqrt(var + attrs.get("epsilon", 1e-5))
+    y = (x - mean) * inv_std * scale
+    if bias is not None:
+        y = y + bias
+    return [y, mean, inv_std][: max(ctx.num_outputs, 1)]
+
+
+@onnx_op("ImageScaler")
+def image_scaler(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
+    x = inputs[0]
+    y = x * attrs.get("scale", 1.0)
+    bias = attrs.get("bias")
+    if bias is not None:
+        y = y + torch.tensor(bias, dtype=x.dtype, device=x.device).reshape(1, -1, *[1] * (x.dim() - 2))
+    return y
