@@ -32,7 +32,8 @@ def loop(ctx: OpContext, inputs: list, attrs: dict) -> list:
         counter = torch.tensor(step, dtype=torch.int64, device=device)
         condition = torch.tensor(keep_going, dtype=torch.bool, device=device)
         outputs = ctx.run_subgraph(body, [counter, condition, *carried])
-        keep_going = bool(outputs[0].reshape(-1)[0].item()) if cond_t is not None else True
+        # onnxruntime and the ONNX reference honour the body's condition even without `cond`
+        keep_going = bool(outputs[0].reshape(-1)[0].item())
         carried = list(outputs[1 : 1 + len(carried)])
         scan_values = outputs[1 + len(carried):]
         scans = scans or [[] for _ in scan_values]
