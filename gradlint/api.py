@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from gradlint.analysis.pipeline import PARITY_TOLERANCE, analyse
 from gradlint.errors import GradlintError
+from gradlint.model import LoadedModel
 from gradlint.options import AnalysisOptions, InputOverrides
 from gradlint.policy import Policy
 from gradlint.registry import RuleContext, rule_table, run_rules
+from gradlint.report.layer_rows import layer_rows
 from gradlint.report.results import ModelError, ModelReport, Report
 
 
@@ -46,9 +48,19 @@ def lint_target(target: str, settings: LintSettings, progress: object | None = N
     """Analyse one model; a model that cannot be analysed becomes a report with an error."""
     from gradlint.loaders import load_model
 
+    return lint_loader(target, lambda options: load_model(target, options), settings, progress)
+
+
+def lint_loader(
+    target: str,
+    load: Callable[[AnalysisOptions], LoadedModel],
+    settings: LintSettings,
+    progress: object | None = None,
+) -> ModelReport:
+    """`lint_target` for any way of loading (an in-memory nn.Module, for the Python API)."""
     options = settings.options_for(target)
     try:
-        model = load_model(target, options)
+        model = load(options)
         tolerance = settings.thresholds.get("GL902", {}).get("tolerance", PARITY_TOLERANCE)
         facts = analyse(model, options, parity_tolerance=tolerance, progress=progress)
     except GradlintError as error:
@@ -70,6 +82,7 @@ def lint_target(target: str, settings: LintSettings, progress: object | None = N
         findings=tuple(settings.policy.apply(findings)),
         probe=facts.probe,
         static_only=facts.probe is None,
+        graph_rows=layer_rows(model.graph),
     )
 
 

@@ -1,7 +1,8 @@
 """The report: per-model results and the run summary, independent of any output format."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from gradlint.analysis.facts import ProbeResult
 from gradlint.findings import Finding, Severity
@@ -23,6 +24,8 @@ class ModelReport:
     probe: ProbeResult | None = None
     error: ModelError | None = None
     static_only: bool = False  # no probe ran: verdicts rest on the static rules alone
+    # The LayerGraph as plain rows (gradlint.report.layer_rows) for the HTML layer table.
+    graph_rows: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
 
 
 @dataclass(frozen=True)
