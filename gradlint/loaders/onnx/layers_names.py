@@ -1,0 +1,54 @@
+"""Readable, stable, unique layer names derived from ONNX node names.
+
+torch.onnx names nodes after the module path: "/layer1/conv1/Conv" is the layer "layer1.conv1".
+Branches inlined from an `If` carry a prefix ("If_0_else_branch__Inline_0__/encoder/0/...")
+that is dropped. Names that do not look like module paths are kept as they are.
+"""
+from __future__ import annotations
+
+import re
+
+# A final path segment naming the op itself: "Conv", "MatMul_1", "Relu_12".
+_OP_SEGMENT = re.compile(r"^[A-Z][A-Za-z0-9]*(_\d+)?$")
+_INLINE_PREFIX = re.compile(r"^[^/]*__(?=/)")
+
+
+def readable_name(node_name: str) -> str:
+    """'/layer1/conv1/Conv' -> 'layer1.conv1'; 'Convolution28' -> 'Convolution28'."""
+    path = _INLINE_PREFIX.sub("", node_name)
+    if not path.startswith("/"):
+        return node_name
+    parts = [part for part in path.split("/") if part]
+    if not parts:
+        return node_name
+    if len(parts) >= 2 and _OP_SEGMENT.match(parts[-1]):
+        return ".".join(parts[:-1])
+    return ".".join(parts)
+
+
+def fallback_name(node_name: str) -> str:
+    """The longer form used when the short one is taken: 'attention.MatMul_1'."""
+    path = _INLINE_PREFIX.sub("", node_name)
+    if not path.startswith("/"):
+        return node_name
+    return ".".join(part for part in path.split("/") if part) or node_name
+
+
+class NameAllocator:
+    """Hands out unique names, preferring the readable form, then the long one, then _N."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def claim(self, *preferences: str) -> str:
+        for name in preferences:
+            if name and name not in self.taken:
+                self.taken.add(name)
+                return name
+        base = next((p for p in preferences if p), "layer")
+        suffix = 1
+        while f"{base}_{suffix}" in self.taken:
+            suffix += 1
+        name = f"{base}_{suffix}"
+        self.taken.add(name)
+        return name

@@ -1,0 +1,48 @@
+"""Summary statistics of a weight tensor, the static input to init-scale rules."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from gradlint.model import WeightStats
+
+
+def weight_stats(tensor: np.ndarray | torch.Tensor, fan_in: int | None) -> WeightStats:
+    """Mean, std, std*sqrt(fan_in), |max|, zero fraction and finiteness of `tensor`.
+
+    Statistics are taken over the finite entries with float64 accumulation (population std);
+    `finite` says whether there were any NaN/Inf. Without a fan-in, `scaled_std` equals `std`.
+    """
+    values = _as_array(tensor)
+    shape = tuple(int(d) for d in values.shape)
+    flat = values.reshape(-1)
+    finite_mask = np.isfinite(flat)
+    finite = bool(finite_mask.all())
+    kept = flat if finite else flat[finite_mask]
+    if kept.size == 0:
+        return WeightStats(shape, math.nan, math.nan, math.nan, math.nan, math.nan, finite)
+    mean = float(kept.mean(dtype=np.float64))
+    std = float(kept.std(dtype=np.float64))
+    scale = math.sqrt(fan_in) if fan_in and fan_in > 0 else 1.0
+    return WeightStats(
+        shape=shape,
+        mean=mean,
+        std=std,
+        scaled_std=std * scale,
+        abs_max=float(max(-kept.min(), kept.max())),
+        zero_fraction=float(np.count_nonzero(flat == 0) / flat.size),
+        finite=finite,
+    )
+
+
+def _as_array(tensor: np.ndarray | torch.Tensor) -> np.ndarray:
+    """float32/float64 as they are (no copy); other dtypes (half, ints) widened to float32."""
+    if isinstance(tensor, torch.Tensor):
+        tensor = tensor.detach().to("cpu")
+        if tensor.dtype not in (torch.float32, torch.float64):
+            tensor = tensor.to(torch.float32)
+        return tensor.numpy()
+    array = np.asarray(tensor)
+    return array if array.dtype in (np.float32, np.float64) else array.astype(np.float32)
