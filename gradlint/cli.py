@@ -62,7 +62,17 @@ def main() -> None:
 
 @main.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", help="sarif: SARIF 2.1.0 for code scanning; github: Actions annotations.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of stdout.")
+@click.option("--report", "html_report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE.html", help="Also write a self-contained HTML report with the gain profiles.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE.png",
+              help="Also draw the gain profiles to a PNG (needs gradlint[report]).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report only findings not in this file; a missing file is written from this run.")
+@click.option("--update-baseline", is_flag=True, help="Rewrite the --baseline file from this run.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit code 1 (default error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
@@ -78,28 +88,94 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-fixes", is_flag=True, help="Print each finding's fix under it.")
 @_input_options
-def check(models: Sequence[str], output_format: str, exit_zero: bool, statistics: bool,
-          show_fixes: bool, **raw: Any) -> None:
+def check(models: Sequence[str], output_format: str, output_file: Path | None, html_report: Path | None,
+          plot: Path | None, baseline: Path | None, update_baseline: bool, exit_zero: bool,
+          statistics: bool, show_fixes: bool, **raw: Any) -> None:
     """Analyse MODELS (ONNX files, .pt2/TorchScript archives, file.py:factory)."""
     from gradlint.api import lint_targets
-    from gradlint.report.json_format import render_json
-    from gradlint.report.text import render_statistics, render_text
 
     try:
         settings = build_settings(raw, cwd=Path.cwd())
+        _check_output_options(plot, baseline, update_baseline)
     except GradlintError as error:
         _fail(error.one_line())
     report = lint_targets(models, settings, progress=_progress_sink())
     for model in report.models:
         if model.error is not None:
             click.echo(f"{model.path}: {model.error.message}", err=True)
-    if output_format == "json":
-        click.echo(render_json(report), nl=False)
-    elif statistics:
-        click.echo(render_statistics(report), nl=False)
-    else:
-        click.echo(render_text(report, show_fixes=show_fixes), nl=False)
+    try:
+        if baseline is not None:
+            report = _apply_baseline(report, baseline, update_baseline)
+        _write_pictures(report, html_report, plot)
+        _emit(_render(report, output_format, statistics, show_fixes), output_file)
+    except GradlintError as error:
+        _fail(error.one_line())
     sys.exit(report.exit_code(settings.policy.fail_on, exit_zero=exit_zero))
+
+
+def _check_output_options(plot: Path | None, baseline: Path | None, update_baseline: bool) -> None:
+    """Refuse before the analysis, not after minutes of probing."""
+    if update_baseline and baseline is None:
+        raise UsageError("--update-baseline needs --baseline FILE")
+    if plot is not None:
+        from gradlint.report.plot import require_matplotlib
+
+        require_matplotlib()
+
+
+def _apply_baseline(report: Any, path: Path, update: bool) -> Any:
+    from gradlint.baseline import apply_baseline
+
+    outcome = apply_baseline(report, path, update=update)
+    if outcome.written:
+        count = len(outcome.report.findings)
+        click.echo(f"gradlint: wrote baseline {path} ({count} finding{'s' * (count != 1)})", err=True)
+    elif outcome.suppressed:
+        click.echo(f"gradlint: {outcome.suppressed} known finding(s) hidden by baseline {path}", err=True)
+    return outcome.report
+
+
+def _write_pictures(report: Any, html_report: Path | None, plot: Path | None) -> None:
+    if html_report is not None:
+        from gradlint.report.html import render_html
+
+        _write(html_report, render_html(report))
+    if plot is not None:
+        from gradlint.report.plot import write_plot_png
+
+        write_plot_png(report, plot)
+
+
+def _render(report: Any, output_format: str, statistics: bool, show_fixes: bool) -> str:
+    if output_format == "json":
+        from gradlint.report.json_format import render_json
+
+        return render_json(report)
+    if output_format == "sarif":
+        from gradlint.report.sarif import render_sarif
+
+        return render_sarif(report)
+    if output_format == "github":
+        from gradlint.report.github import render_github
+
+        return render_github(report)
+    from gradlint.report.text import render_statistics, render_text
+
+    return render_statistics(report) if statistics else render_text(report, show_fixes=show_fixes)
+
+
+def _emit(text: str, output_file: Path | None) -> None:
+    if output_file is None:
+        click.echo(text, nl=False)
+    else:
+        _write(output_file, text)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _progress_sink() -> object | None:
