@@ -15,6 +15,7 @@ from collections import ChainMap
 from typing import Callable, Iterator, Mapping, Sequence
 
 import onnx
+import onnx.inliner
 import torch
 
 from gradlint.errors import UsageError

@@ -8,6 +8,7 @@ stores statistics per activation (shape [C, D1, ...]) instead of per channel.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from gradlint.loaders.onnx.ops.registry import OpContext, onnx_op, optional_input
 
@@ -23,17 +24,27 @@ def batch_normalization(ctx: OpContext, inputs: list, attrs: dict) -> list:
     eps = attrs.get("epsilon", 1e-5)
     per_activation = ctx.opset < 9 and attrs.get("spatial", 1) == 0
     if ctx.norm_mode == "batch":
-        axes = [0] if per_activation else [0, *range(2, x.dim())]
-        batch_mean = x.mean(dim=axes, keepdim=True)
-        batch_var = ((x - batch_mean) ** 2).mean(dim=axes, keepdim=True)
-        normalized = (x - batch_mean) / torch.sqrt(batch_var + eps)
+        y = _batch_statistics_norm(x, scale, bias, eps, per_activation)
     else:
-        rank = x.dim()
-        normalized = (x - _per_channel(mean, rank)) / torch.sqrt(_per_channel(var, rank) + eps)
-    y = normalized * _per_channel(scale, x.dim()) + _per_channel(bias, x.dim())
+        # folded into one scale and shift: two full-size ops instead of four
+        factor = scale * torch.rsqrt(var + eps)
+        shift = bias - mean * factor
+        y = x * _per_channel(factor, x.dim()) + _per_channel(shift, x.dim())
     # Optional extra outputs (running/saved statistics): the stored ones, left unchanged.
     extras = [mean, var, mean, var][: max(ctx.num_outputs - 1, 0)]
     return [y, *extras]
+
+
+def _batch_statistics_norm(x, scale, bias, eps: float, per_activation: bool) -> torch.Tensor:
+    """Training-form BN from the batch's own (biased) statistics; no state is touched."""
+    count = x.shape[0] if per_activation else x.numel() // max(x.shape[1], 1)
+    if not per_activation and count > 1:
+        return F.batch_norm(x, None, None, scale, bias, training=True, momentum=0.0, eps=eps)
+    axes = [0] if per_activation else [0, *range(2, x.dim())]
+    batch_mean = x.mean(dim=axes, keepdim=True)
+    batch_var = ((x - batch_mean) ** 2).mean(dim=axes, keepdim=True)
+    normalized = (x - batch_mean) * torch.rsqrt(batch_var + eps)
+    return normalized * _per_channel(scale, x.dim()) + _per_channel(bias, x.dim())
 
 
 @onnx_op("InstanceNormalization")
