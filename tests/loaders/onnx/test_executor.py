@@ -201,3 +201,44 @@ def test_runs_on_cuda(onnx_helpers):
     assert out.device.type == "cuda"
     (want,) = onnx_helpers.run_ort(two_layer_model(), feeds)
     assert onnx_helpers.relative_error(out.cpu().numpy(), want) < 1e-5
+
+
+def if_model_with_layer_inside() -> tuple[onnx.ModelProto, tuple[Layer, ...]]:
+    """y = If(c, then: Tanh(x @ W), else: x); the layer 'inner' lives in the then-branch."""
+    then = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["xw"], name="inner_mm"),
+         helper.make_node("Tanh", ["xw"], ["t"], name="inner_tanh")],
+        "then", [], [value("t")],
+    )
+    els = helper.make_graph([helper.make_node("Identity", ["x"], ["e"])], "else", [], [value("e")])
+    node = helper.make_node("If", ["c"], ["y"], name="branch", then_branch=then, else_branch=els)
+    graph = helper.make_graph(
+        [node], "g", [value("x", [2, 3]), value("c", [], TensorProto.BOOL)], [value("y")],
+        [numpy_helper.from_array(randn(3, 3, seed=1), "W")],
+    )
+    layers = (Layer("inner", LayerKind.LINEAR, nodes=("inner_mm", "inner_tanh"), output="t"),)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), layers
+
+
+def test_taps_fire_inside_subgraphs_and_layer_function_follows_dtype():
+    model, layers = if_model_with_layer_inside()
+    runnable, _ = build_runnable(model, layers)
+    seen = {}
+    x = torch.randn(2, 3)
+    y = runnable.forward({"x": x, "c": torch.tensor(True)},
+                         tap=lambda n, ins, out: seen.setdefault(n, (ins, out))[1] * 2)["y"]
+    (inputs, output), = seen.values()
+    assert [t.shape for t in inputs] == [(2, 3)]
+    torch.testing.assert_close(y, output * 2)  # the tap's replacement flows on
+    runnable.to("cpu", torch.float64)
+    doubled = runnable.layer_function("inner")(inputs[0].double())
+    assert doubled.dtype == torch.float64
+    torch.testing.assert_close(doubled.float(), output)
+
+
+def test_graph_input_layer_is_tapped_first():
+    layers = (Layer("x", LayerKind.INPUT, output="x"),) + LAYERS
+    runnable, _ = build_runnable(two_layer_model(), layers)
+    order = []
+    runnable.forward({"x": torch.randn(2, 3)}, tap=lambda n, ins, out: order.append(n) or out)
+    assert order == ["x", "fc1", "fc2"]

@@ -38,7 +38,7 @@ def batch_normalization(ctx: OpContext, inputs: list, attrs: dict) -> list:
 def _batch_statistics_norm(x, scale, bias, eps: float, per_activation: bool) -> torch.Tensor:
     """Training-form BN from the batch's own (biased) statistics; no state is touched."""
     count = x.shape[0] if per_activation else x.numel() // max(x.shape[1], 1)
-    if not per_activation and count > 1:
+    if not per_activation and count > 1 and eps > 0:  # torch refuses eps <= 0
         return F.batch_norm(x, None, None, scale, bias, training=True, momentum=0.0, eps=eps)
     axes = [0] if per_activation else [0, *range(2, x.dim())]
     batch_mean = x.mean(dim=axes, keepdim=True)

@@ -15,7 +15,7 @@ from gradlint.loaders.onnx.ops.registry import OpContext, ints, onnx_op, optiona
 def axes_of(ctx: OpContext, inputs: list, attrs: dict, index: int) -> list[int] | None:
     """Axes from input `index` (newer opsets) or the 'axes' attribute (older), or None."""
     tensor = optional_input(inputs, index)
-    if tensor is not None:
+    if tensor is not None and tensor.numel() > 0:
         return ints(tensor)
     if "axes" in attrs:
         return list(attrs["axes"])
@@ -82,7 +82,7 @@ def split(ctx: OpContext, inputs: list, attrs: dict) -> list:
     axis = attrs.get("axis", 0)
     length = x.shape[axis]
     sizes_input = optional_input(inputs, 1)
-    if sizes_input is not None:
+    if sizes_input is not None and sizes_input.numel() > 0:
         sizes = ints(sizes_input)
     elif "split" in attrs:
         sizes = list(attrs["split"])
