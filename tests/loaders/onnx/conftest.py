@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -13,9 +12,6 @@ import torch
 from onnx import helper
 
 from gradlint.loaders.onnx.executor import build_runnable
-
-MODELS_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "models"
-
 
 def make_model(
     nodes: Sequence[onnx.NodeProto],
@@ -111,7 +107,6 @@ class OnnxHelpers:
     relative_error: Callable[..., float] = relative_error
     assert_matches_ort: Callable[..., None] = assert_matches_ort
     check_node: Callable[..., None] = check_node
-    models_dir: Path = MODELS_DIR
 
 
 @pytest.fixture
