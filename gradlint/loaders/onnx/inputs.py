@@ -7,7 +7,8 @@ Documented defaults for dims the model leaves symbolic or unknown:
 - integer inputs (token ids) and float inputs of rank <= 3: other dims are `sequence_length`;
 - float inputs of rank >= 4 (images): channels (dim 1) = 3, spatial dims = 32;
 - a symbolic dim name keeps one value across inputs, so `--input-shape input_ids=2x7` also
-  sizes token_type_ids when both use ('batch', 'seq');
+  sizes token_type_ids when both use ('batch', 'seq'); likewise a batch given for one input
+  is the batch of every input whose batch dim is symbolic;
 - an input without any shape is (batch_size, sequence_length).
 Integer inputs draw from the rows of the embedding table they index (see input_ranges);
 integer or bool scalars are control inputs and need `--input-value NAME=NUMBER`.
@@ -61,6 +62,7 @@ def resolve_inputs(
     shapes, values, dtypes = _by_input(overrides, names)
     declared = {name: index.shape(name) for name in names}
     bound = _bind_overridden(declared, shapes)
+    batch_size = _overridden_batch(declared, shapes) or batch_size
     specs = []
     for name in names:
         dtype = dtypes.get(name) or _declared_dtype(index, name)
@@ -122,6 +124,18 @@ def _bind_overridden(declared: Mapping[str, tuple[Dim, ...] | None], shapes: Map
     return bound
 
 
+def _overridden_batch(
+    declared: Mapping[str, tuple[Dim, ...] | None], shapes: Mapping[str, tuple[int, ...]]
+) -> int | None:
+    """The batch the user gave one input, for the other inputs' symbolic batch dims."""
+    for name, shape in shapes.items():
+        dims = declared.get(name)
+        axis = _batch_axis(dims, len(shape))
+        if dims and axis is not None and not (isinstance(dims[axis], int) and dims[axis] > 0):
+            return shape[axis]
+    return None
+
+
 def _default_shape(
     dims: tuple[Dim, ...] | None, dtype: torch.dtype, bound: dict[str, int], batch: int, sequence: int
 ) -> tuple[int, ...]:
@@ -161,7 +175,7 @@ def _spec(
         return InputSpec(name, shape, dtype, value=value, batch_axis=batch_axis)
     if not shape and not dtype.is_floating_point:
         raise UsageError(
-            f"input {name!r} is a {str(dtype).replace('torch.', '')} scalar (a control input such "
+            f"input {name!r} is a scalar of type {str(dtype).replace('torch.', '')} (a control input such "
             f"as a sample rate); pass --input-value {name}=NUMBER"
         )
     if dtype.is_floating_point or dtype == torch.bool:

@@ -1,0 +1,36 @@
+"""Layer names: module paths made readable, everything else kept, collisions resolved."""
+from __future__ import annotations
+
+import pytest
+
+from gradlint.loaders.onnx.layers_names import NameAllocator, fallback_name, readable_name
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        ("/layer1/conv1/Conv", "layer1.conv1"),
+        ("/encoder/layer.0/attention/self/query/MatMul_1", "encoder.layer.0.attention.self.query"),
+        ("If_0_else_branch__Inline_0__/encoder/0/reparam_conv/Conv", "encoder.0.reparam_conv"),
+        ("/Relu_1", "Relu_1"),
+        ("/conv1/custom_name", "conv1.custom_name"),
+        ("Convolution28", "Convolution28"),
+        ("tf_bert/bert/embeddings/Gather", "tf_bert/bert/embeddings/Gather"),
+        ("", ""),
+    ],
+)
+def test_readable_name(node: str, expected: str) -> None:
+    assert readable_name(node) == expected
+
+
+def test_fallback_keeps_the_op_segment() -> None:
+    assert fallback_name("/attention/MatMul_1") == "attention.MatMul_1"
+    assert fallback_name("plain") == "plain"
+
+
+def test_allocator_prefers_readable_then_long_then_numbered() -> None:
+    names = NameAllocator()
+    assert names.claim("attention", "attention.MatMul") == "attention"
+    assert names.claim("attention", "attention.MatMul_1") == "attention.MatMul_1"
+    assert names.claim("attention", "attention.MatMul_1") == "attention_1"
+    assert names.claim("attention") == "attention_2"
