@@ -11,7 +11,7 @@ from gradlint.model import LoadedModel
 from gradlint.options import AnalysisOptions, InputOverrides
 from gradlint.policy import Policy
 from gradlint.registry import RuleContext, rule_table, run_rules
-from gradlint.report.layer_rows import layer_rows
+from gradlint.report.graph import layer_dict
 from gradlint.report.results import ModelError, ModelReport, Report
 
 
@@ -82,7 +82,7 @@ def lint_loader(
         findings=tuple(settings.policy.apply(findings)),
         probe=facts.probe,
         static_only=facts.probe is None,
-        graph_rows=layer_rows(model.graph),
+        graph_rows=tuple(layer_dict(layer) for layer in model.graph.layers()),
     )
 
 

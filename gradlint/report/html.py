@@ -10,7 +10,7 @@ from html import escape
 from typing import Any, Iterable, Mapping
 
 from gradlint import __version__
-from gradlint.analysis.facts import LayerProbe
+from gradlint.analysis.facts import LayerProbe, ProbeResult
 from gradlint.report.plot import flagged_layers, gain_charts
 from gradlint.report.results import ModelReport, Report
 from gradlint.report.svg_chart import render_chart
@@ -71,17 +71,15 @@ def _model_section(model: ModelReport) -> str:
     if model.static_only:
         parts.append('<p class="note">No probe ran: verdicts rest on the static rules alone.</p>')
     charts = gain_charts(model)
-    if charts is not None:
-        probe = model.probe
-        assert probe is not None
-        parts.append(f'<p class="muted">{escape(_probe_caption(probe))}</p>')
+    if model.probe is not None and charts is not None:
+        parts.append(f'<p class="muted">{escape(_probe_caption(model.probe))}</p>')
         parts.append('<div class="charts">' + "".join(render_chart(c) for c in charts) + "</div>")
     parts.append(_findings_table(model))
     parts.append(_layer_table(model))
     return "\n".join(parts + ["</section>"])
 
 
-def _probe_caption(probe: Any) -> str:
+def _probe_caption(probe: ProbeResult) -> str:
     parts = [f"probe on {probe.device}", f"batch {probe.batch_size}", f"seed {probe.seed}"]
     if probe.end_to_end_sigma_max is not None:
         parts.append(f"end-to-end σ_max {_number(probe.end_to_end_sigma_max)}")
@@ -112,13 +110,24 @@ def _findings_table(model: ModelReport) -> str:
 def merged_layer_rows(model: ModelReport) -> list[dict[str, Any]]:
     """Graph rows with the probe's per-layer numbers; probe-only rows when there is no graph."""
     probes: Mapping[str, LayerProbe] = {p.node: p for p in (model.probe.layers if model.probe else ())}
-    rows = [dict(row) for row in model.graph_rows] or [{"name": name} for name in probes]
+    rows = [_flat_row(row) for row in model.graph_rows] or [{"name": name} for name in probes]
     for row in rows:
         probe = probes.get(str(row["name"]))
         if probe is not None:
             for key in ("grad_norm", "sigma_max", "dead_fraction", "saturated_fraction"):
                 row[key] = getattr(probe, key)
     return rows
+
+
+def _flat_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A `gradlint graph --format json` layer as the table's columns."""
+    weight, location = row.get("weight") or {}, row.get("location") or {}
+    return {
+        **{key: row.get(key) for key in ("name", "kind", "fan_in", "fan_out", "activation")},
+        "ops": "+".join(row.get("op_types") or ()),
+        "weight_scaled_std": weight.get("scaled_std"),
+        "source": f"{location['path']}:{location['line']}" if location.get("line") else None,
+    }
 
 
 def _layer_table(model: ModelReport) -> str:
@@ -128,15 +137,18 @@ def _layer_table(model: ModelReport) -> str:
     flagged = flagged_layers(model)
     header = _row([title for title, _ in LAYER_COLUMNS], cell="th")
     body = [
-        _tr("".join(_layer_cell(key, row.get(key)) for _, key in LAYER_COLUMNS), str(row["name"]) in flagged)
+        _tr("".join(_layer_cell(row, key) for _, key in LAYER_COLUMNS), str(row["name"]) in flagged)
         for row in rows
     ]
     return f"<h3>Layers ({len(rows)})</h3>\n<table>\n{header}\n" + "\n".join(body) + "\n</table>"
 
 
-def _layer_cell(key: str, value: Any) -> str:
+def _layer_cell(row: Mapping[str, Any], key: str) -> str:
+    value = row.get(key)
     if key == "name":
-        return f"<td><code>{escape(str(value))}</code></td>"
+        source = row.get("source")
+        where = f'<br><span class="muted">{escape(source)}</span>' if source else ""
+        return f"<td><code>{escape(str(value))}</code>{where}</td>"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f'<td class="num">{_number(float(value)) if isinstance(value, float) else value}</td>'
     return "<td></td>" if value is None or value == "" else f"<td>{escape(str(value))}</td>"

@@ -24,7 +24,7 @@ class ModelReport:
     probe: ProbeResult | None = None
     error: ModelError | None = None
     static_only: bool = False  # no probe ran: verdicts rest on the static rules alone
-    # The LayerGraph as plain rows (gradlint.report.layer_rows) for the HTML layer table.
+    # The LayerGraph's layers as `gradlint graph --format json` writes them, for the HTML report.
     graph_rows: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from sample_reports import DEPTH, sample_report
 
+from gradlint.findings import Location
+from gradlint.model import Layer, LayerKind, WeightStats
+from gradlint.report.graph import layer_dict
 from gradlint.report.html import merged_layer_rows, render_html
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -58,9 +61,16 @@ def test_findings_are_escaped_and_every_model_has_a_section(tmp_path: Path) -> N
 def test_layer_rows_join_the_graph_with_the_probe(tmp_path: Path) -> None:
     model = sample_report(tmp_path).models[0]
     assert [row["name"] for row in merged_layer_rows(model)] == [f"fc{i}" for i in range(DEPTH)]
-    graph_rows = ({"name": "fc1", "kind": "linear", "fan_in": 64}, {"name": "relu", "kind": "other"})
+    weight = WeightStats(shape=(64, 64), mean=0.0, std=0.125, scaled_std=1.0, abs_max=0.5, zero_fraction=0.0)
+    layers = (
+        Layer("fc1", LayerKind.LINEAR, op_types=("Gemm", "Sigmoid"), fan_in=64, weight=weight,
+              location=Location("net.py", 7)),
+        Layer("relu", LayerKind.OTHER),
+    )
+    graph_rows = tuple(layer_dict(layer) for layer in layers)
     rows = merged_layer_rows(replace(model, graph_rows=graph_rows))
-    assert rows[0]["fan_in"] == 64 and rows[0]["grad_norm"] == model.probe.layer("fc1").grad_norm
+    assert rows[0]["ops"] == "Gemm+Sigmoid" and rows[0]["weight_scaled_std"] == 1.0
+    assert rows[0]["grad_norm"] == model.probe.layer("fc1").grad_norm
     assert "grad_norm" not in rows[1]  # the probe did not measure it: the cell stays empty
     page = render_html(replace(sample_report(tmp_path), models=(replace(model, graph_rows=graph_rows),)))
-    assert "Layers (2)" in page and '<td class="num">64</td>' in page
+    assert "Layers (2)" in page and '<td class="num">64</td>' in page and "net.py:7" in page
