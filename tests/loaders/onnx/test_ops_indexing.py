@@ -24,6 +24,8 @@ def i64(*values: int) -> np.ndarray:
         ((4,), (0,), (2,), (-2,)),
         ((0,), (BIG,), (-1,), (3,)),
         ((10,), (20,), (0,), None),
+        ((3,), (0,), (1,), (2,)),  # empty: start past end with a positive step
+        ((0,), (3,), (1,), (-1,)),  # empty: start before end with a negative step
     ],
 )
 def test_slice_inputs_form(onnx_helpers, starts, ends, axes, steps):

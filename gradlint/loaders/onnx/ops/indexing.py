@@ -39,7 +39,8 @@ def _slice_axis(x: torch.Tensor, axis: int, start: int, end: int, step: int) -> 
             return x.narrow(axis, start, max(end - start, 0))
     else:
         start, end = min(max(start, 0), size - 1), min(max(end, -1), size - 1)
-    index = torch.arange(start, end, step, device=x.device)
+    count = max(-((start - end) // step), 0)  # ceil((end - start) / step), never negative
+    index = start + step * torch.arange(count, device=x.device)
     return x.index_select(axis, index)
 
 
