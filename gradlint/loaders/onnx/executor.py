@@ -133,7 +133,8 @@ class OnnxRunnable:
             self._float_dtype = dtype
         for program in self._program.walk_programs():
             for name, tensor in program.initializers.items():
-                program.initializers[name] = self._prepare(tensor).detach()
+                moved = self._prepare(tensor).detach()
+                program.initializers[name] = moved.requires_grad_(tensor.requires_grad)
             for node in program.nodes:
                 for key, value in node.attrs.items():
                     node.attrs[key] = self._move_attribute(value)
