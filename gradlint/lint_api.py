@@ -42,10 +42,12 @@ def lint_model(model_or_path: Any, example_inputs: Any, settings: LintSettings) 
 
     if not isinstance(model_or_path, torch.nn.Module):
         raise TypeError(f"expected a path or a torch.nn.Module, not {type(model_or_path).__name__}")
-    from gradlint.loaders.torch import load_module
+    from gradlint.loaders.torch.model_assembly import from_eager_module
 
-    module = model_or_path
-    return lint_loader(module_label(module), lambda options: load_module(module, example_inputs, options), settings)
+    module, label = model_or_path, module_label(model_or_path)
+    return lint_loader(
+        label, lambda options: from_eager_module(module, example_inputs, label, "python", options, label), settings
+    )
 
 
 def module_label(module: Any) -> str:
