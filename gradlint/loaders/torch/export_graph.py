@@ -8,6 +8,9 @@ structure) and its train/eval flags are restored afterwards.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -26,7 +29,7 @@ def export_program(
     module: torch.nn.Module, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> torch.export.ExportedProgram:
     try:
-        with _eval_mode(module), torch.no_grad():
+        with _eval_mode(module), _quiet_torch_logs(), torch.no_grad():
             return torch.export.export(module, tuple(args), kwargs=dict(kwargs), strict=False)
     except Exception as error:  # any tracing failure means: fall back to hooks
         raise ExportFailed(one_line_reason(error)) from error
@@ -42,6 +45,20 @@ def one_line_reason(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = lines[0] if lines else ""
     return f"{type(error).__name__}: {text}"[:300]
+
+
+@contextmanager
+def _quiet_torch_logs() -> Iterator[None]:
+    """A failed trace logs and prints the partial graph to stderr; the failure is reported
+    once, as a Diagnostic, instead."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextmanager
