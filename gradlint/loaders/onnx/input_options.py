@@ -26,7 +26,9 @@ def parse_dims(text: str) -> tuple[int, ...]:
     for part in cleaned.split("x"):
         part = part.strip()
         if not part.isdigit() or int(part) <= 0:
-            raise UsageError(f"bad shape {text!r}: dims must be positive integers joined by 'x' (2x3x224x224)")
+            raise UsageError(
+                f"bad shape {text!r}: dims must be positive integers joined by 'x' (2x3x224x224)"
+            )
         dims.append(int(part))
     return tuple(dims)
 

@@ -47,6 +47,8 @@ _ONNX_TO_TORCH = {
 }
 
 Dim = int | str | None
+# resolve_inputs' memory_limit default: a quarter of physical RAM (see input_memory).
+AUTO_MEMORY_LIMIT = -1
 
 
 def resolve_inputs(
@@ -54,9 +56,9 @@ def resolve_inputs(
     overrides: InputOverrides,
     batch_size: int,
     sequence_length: int,
-    memory_limit: int | None = -1,
+    memory_limit: int | None = AUTO_MEMORY_LIMIT,
 ) -> tuple[InputSpec, ...]:
-    """InputSpecs for the model's real inputs; `memory_limit` -1 means a quarter of RAM."""
+    """InputSpecs for the model's real inputs; `memory_limit` in bytes, None for no guard."""
     index = GraphIndex(model)
     names = index.input_names
     shapes, values, dtypes = _by_input(overrides, names)
@@ -72,7 +74,7 @@ def resolve_inputs(
         else:
             shape = _default_shape(dims, dtype, bound, batch_size, sequence_length)
         specs.append(_spec(index, name, shape, dtype, dims, values.get(name)))
-    limit = default_memory_limit() if memory_limit == -1 else memory_limit
+    limit = default_memory_limit() if memory_limit == AUTO_MEMORY_LIMIT else memory_limit
     check_memory(index, specs, bound, limit)
     return tuple(specs)
 
@@ -109,7 +111,9 @@ def _declared_dtype(index: GraphIndex, name: str) -> torch.dtype:
     return dtype
 
 
-def _bind_overridden(declared: Mapping[str, tuple[Dim, ...] | None], shapes: Mapping[str, tuple[int, ...]]) -> dict[str, int]:
+def _bind_overridden(
+    declared: Mapping[str, tuple[Dim, ...] | None], shapes: Mapping[str, tuple[int, ...]]
+) -> dict[str, int]:
     """Symbolic dim names fixed by the user's shapes."""
     bound: dict[str, int] = {}
     for name, shape in shapes.items():

@@ -52,3 +52,24 @@ class NameAllocator:
         name = f"{base}_{suffix}"
         self.taken.add(name)
         return name
+
+
+def scope_name(node_names: list[str]) -> str | None:
+    """The scope shared by all of a region's nodes ('.../LayerNorm' for a decomposed norm).
+
+    keras2onnx names the ops of a decomposed LayerNorm '.../LayerNorm/moments/mean' and
+    '.../LayerNorm/batchnorm/add': the common scope names the layer better than its first op.
+    """
+    paths = [_INLINE_PREFIX.sub("", name).split("/") for name in node_names if name]
+    if len(paths) < 2:
+        return None
+    common: list[str] = []
+    for parts in zip(*(path[:-1] for path in paths)):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    if not any(common):
+        return None
+    if paths[0][0] == "":
+        return ".".join(part for part in common if part)
+    return "/".join(common)

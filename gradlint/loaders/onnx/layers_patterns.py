@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gradlint.loaders.onnx.constants import constant_values
 from gradlint.loaders.onnx.graph_index import GraphIndex
 from gradlint.loaders.onnx.layers_regions import grow_region, single_exit
 from gradlint.loaders.onnx.layers_signal import SignalInfo
@@ -59,8 +60,6 @@ def _square_of(index: GraphIndex, name: str) -> tuple[str, int] | None:
     node = index.nodes[pos]
     squares = node.op_type == "Mul" and node.input[0] == node.input[1]
     if node.op_type == "Pow":
-        from gradlint.loaders.onnx.constants import constant_values
-
         exponent = constant_values(index, [node.input[1]]).get(node.input[1])
         squares = exponent is not None and exponent.size == 1 and float(exponent) == 2.0
     if not squares or len(index.consumers.get(name, ())) != 1:

@@ -57,7 +57,9 @@ def weight_refs(index: GraphIndex, signal: SignalInfo, segment: Segment) -> Weig
     return refs
 
 
-def _linear_refs(index: GraphIndex, signal: SignalInfo, node: onnx.NodeProto, inputs: list[str]) -> WeightRefs:
+def _linear_refs(
+    index: GraphIndex, signal: SignalInfo, node: onnx.NodeProto, inputs: list[str]
+) -> WeightRefs:
     left, right = inputs[0], inputs[1]
     weight_first = left not in signal and (left in index.constants or right in signal)
     weight = left if weight_first else right
@@ -106,7 +108,9 @@ def _conv_fans(node: onnx.NodeProto, shape: Sequence[int]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _linear_fans(node: onnx.NodeProto, shape: Sequence[int], weight_first: bool) -> tuple[int | None, int | None]:
+def _linear_fans(
+    node: onnx.NodeProto, shape: Sequence[int], weight_first: bool
+) -> tuple[int | None, int | None]:
     if len(shape) == 1:
         return shape[0], 1
     if len(shape) < 2:

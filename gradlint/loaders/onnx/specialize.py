@@ -40,7 +40,8 @@ def inline_if_branches(
         if conditions is None:
             return infer_shapes(result), (_not_inlined(ifs, taken),)
         for node in ifs:
-            branch = "then_branch" if bool(np.asarray(conditions[node.input[0]]).reshape(-1)[0]) else "else_branch"
+            taken_then = bool(np.asarray(conditions[node.input[0]]).reshape(-1)[0])
+            branch = "then_branch" if taken_then else "else_branch"
             _inline(result.graph, node, branch)
             taken[node.name] = branch.split("_")[0]
     return infer_shapes(result), (_inlined(taken),)

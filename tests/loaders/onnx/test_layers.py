@@ -212,3 +212,51 @@ def test_node_order_in_the_file_does_not_matter() -> None:
     shuffled.graph.node.extend(reversed(nodes))
     assert _kinds(_graph(shuffled)) == _kinds(_graph(ordered))
     assert [layer.nodes for layer in _graph(shuffled)] == [layer.nodes for layer in _graph(ordered)]
+
+
+def test_norm_ops_are_norm_layers_with_gamma_stats() -> None:
+    width = 6
+    inits = [tensor("w", np.ones((width, width), np.float32)), tensor("gamma", np.full(width, 2.0, np.float32)),
+             tensor("beta", np.zeros(width, np.float32))]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="/fc/MatMul"),
+             helper.make_node("LayerNormalization", ["h", "gamma", "beta"], ["n"], name="/ln/LayerNormalization"),
+             helper.make_node("Gelu", ["n"], ["y"], name="/act/Gelu")]
+    proto = model(nodes, [float_input("x", ["B", width])], ["y"], inits, opset=20)
+    norm = _graph(proto).layer("ln")
+    assert (norm.kind, norm.normalization, norm.activation) == (K.NORM, "layernorm", "gelu")
+    assert norm.weight.mean == 2.0 and norm.bias_mean == 0.0 and norm.fan_in is None
+
+
+def test_decomposed_rmsnorm() -> None:
+    inits = [tensor("w", np.ones((4, 4), np.float32)), tensor("two", np.array(2.0, np.float32)),
+             tensor("eps", np.array(1e-6, np.float32)), tensor("g", np.ones(4, np.float32))]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="/fc/MatMul"),
+             helper.make_node("Pow", ["h", "two"], ["sq"], name="/rms/Pow"),
+             helper.make_node("ReduceMean", ["sq"], ["ms"], name="/rms/ReduceMean", axes=[-1]),
+             helper.make_node("Add", ["ms", "eps"], ["mse"], name="/rms/Add"),
+             helper.make_node("Sqrt", ["mse"], ["rms"], name="/rms/Sqrt"),
+             helper.make_node("Div", ["h", "rms"], ["n"], name="/rms/Div"),
+             helper.make_node("Mul", ["n", "g"], ["y"], name="/rms/Mul")]
+    graph = _graph(model(nodes, [float_input("x", ["B", 4])], ["y"], inits, opset=13))
+    assert [(l.name, l.kind, l.normalization) for l in graph][1:3] == [
+        ("fc", K.LINEAR, None), ("rms", K.NORM, "rmsnorm")]
+    assert len(graph.layer("rms").nodes) == 6
+
+
+def test_gru_fans() -> None:
+    hidden, size = 4, 3
+    inits = [tensor("W", np.ones((1, 3 * hidden, size), np.float32)),
+             tensor("R", np.ones((1, 3 * hidden, hidden), np.float32))]
+    nodes = [helper.make_node("GRU", ["x", "W", "R"], ["Y"], name="/gru/GRU", hidden_size=hidden)]
+    gru = _graph(model(nodes, [float_input("x", [5, 2, size])], ["Y"], inits)).layer("gru")
+    assert (gru.kind, gru.fan_in, gru.fan_out) == (K.RECURRENT, size + hidden, hidden)
+
+
+def test_integer_image_input_still_has_a_signal() -> None:
+    """uint8 pixels -> Cast -> Div: with no float input, the cast starts the signal."""
+    nodes = [helper.make_node("Cast", ["pixels"], ["f"], to=TensorProto.FLOAT, name="/pre/Cast"),
+             helper.make_node("Div", ["f", "scale"], ["s"], name="/pre/Div"),
+             helper.make_node("Conv", ["s", "w"], ["y"], name="/conv/Conv")]
+    inits = [tensor("scale", np.array(255.0, np.float32)), tensor("w", conv_weight(2, 3, 3))]
+    proto = model(nodes, [int_input("pixels", [1, 3, 8, 8], TensorProto.UINT8)], ["y"], inits)
+    assert [l.kind for l in _graph(proto)] == [K.INPUT, K.OTHER, K.CONV, K.OUTPUT]

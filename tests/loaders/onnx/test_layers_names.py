@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradlint.loaders.onnx.layers_names import NameAllocator, fallback_name, readable_name
+from gradlint.loaders.onnx.layers_names import NameAllocator, fallback_name, readable_name, scope_name
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,11 @@ def test_allocator_prefers_readable_then_long_then_numbered() -> None:
     assert names.claim("attention", "attention.MatMul_1") == "attention.MatMul_1"
     assert names.claim("attention", "attention.MatMul_1") == "attention_1"
     assert names.claim("attention") == "attention_2"
+
+
+def test_scope_name_of_a_region() -> None:
+    keras = ["bert/LayerNorm/moments/mean", "bert/LayerNorm/moments/sub", "bert/LayerNorm/batchnorm/add"]
+    assert scope_name(keras) == "bert/LayerNorm"
+    assert scope_name(["/enc/ln/ReduceMean", "/enc/ln/Sub"]) == "enc.ln"
+    assert scope_name(["ReduceMean_15", "Sub_16"]) is None
+    assert scope_name(["/ln/ReduceMean"]) is None
