@@ -11,7 +11,8 @@ Documented defaults for dims the model leaves symbolic or unknown:
   is the batch of every input whose batch dim is symbolic;
 - an input without any shape is (batch_size, sequence_length).
 Integer inputs draw from the rows of the embedding table they index (see input_ranges);
-integer or bool scalars are control inputs and need `--input-value NAME=NUMBER`.
+inputs named like masks are all ones; integer or bool scalars are control inputs and need
+`--input-value NAME=NUMBER`.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from gradlint.errors import ModelLoadError, UsageError
 from gradlint.loaders.onnx.graph_index import GraphIndex
 from gradlint.loaders.onnx.input_memory import check_memory, default_memory_limit
 from gradlint.loaders.onnx.input_options import SOLE_INPUT, parse_dims, parse_input_options
-from gradlint.loaders.onnx.input_ranges import integer_range
+from gradlint.loaders.onnx.input_ranges import integer_range, is_mask_name
 from gradlint.model import InputSpec
 from gradlint.options import InputOverrides
 
@@ -183,7 +184,9 @@ def _spec(
             f"as a sample rate); pass --input-value {name}=NUMBER"
         )
     if dtype.is_floating_point or dtype == torch.bool:
-        return InputSpec(name, shape, dtype, batch_axis=batch_axis)
+        # A float or bool mask is all ones too, and not a path gradients are measured along.
+        ones = 1.0 if is_mask_name(name) else None
+        return InputSpec(name, shape, dtype, value=ones, batch_axis=batch_axis)
     bounds = integer_range(index, name)
     return InputSpec(name, shape, dtype, low=bounds.low, high=bounds.high, batch_axis=batch_axis)
 

@@ -76,6 +76,15 @@ def test_integer_ranges_follow_the_tables_they_index() -> None:
     assert specs["attention_mask"].shape == (BATCH, SEQ)
 
 
+def test_float_and_bool_masks_are_ones() -> None:
+    proto = _identity_model([float_input("x", ["B", 4]), float_input("padding_mask", ["B", 4]),
+                             int_input("key_mask", ["B", 4], TensorProto.BOOL)])
+    specs = _resolve(proto)
+    assert specs["padding_mask"].value == 1.0 and not specs["padding_mask"].is_float
+    assert specs["key_mask"].value == 1.0 and specs["key_mask"].shape == (BATCH, 4)
+    assert specs["x"].value is None and specs["x"].is_float
+
+
 def test_a_symbolic_dim_overridden_once_sizes_every_input_using_it() -> None:
     specs = _resolve(_bert_like(), InputOverrides(shapes={"input_ids": (2, 7)}))
     assert specs["input_ids"].shape == specs["token_type_ids"].shape == specs["attention_mask"].shape == (2, 7)
