@@ -6,9 +6,12 @@ rule can tell "not measured" from "measured as zero".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from gradlint.model import Diagnostic
+
+if TYPE_CHECKING:
+    from gradlint.analysis.static import StaticFacts
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,25 @@ class LayerProbe:
     sigma_iterations: int | None = None
     sigma_converged: bool | None = None
     extra: Mapping[str, object] = field(default_factory=dict, hash=False, compare=False)
+    # Backward gradient norm with pooling's fixed shrinkage divided out: comparable across
+    # depth, width and spatial size (defined in gradlint.analysis.probe.gradients).
+    grad_profile: float | None = None
+    sigma_method: str | None = None  # diagonal | constant | lanczos (gradlint.analysis.probe)
+
+
+@dataclass(frozen=True)
+class ParameterProbe:
+    """One parameter after the backward probe: ||grad||, ||weight||, and their ratio."""
+
+    name: str
+    grad_norm: float | None
+    weight_norm: float
+
+    @property
+    def ratio(self) -> float | None:
+        if self.grad_norm is None or self.weight_norm == 0:
+            return None
+        return self.grad_norm / self.weight_norm
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,12 @@ class ProbeResult:
     end_to_end_sigma_max: float | None = None
     seconds: float | None = None
     extra: Mapping[str, object] = field(default_factory=dict, hash=False, compare=False)
+    parameters: tuple[ParameterProbe, ...] = ()
+    end_to_end_iterations: int | None = None
+    end_to_end_converged: bool | None = None
+    end_to_end_wrt: tuple[str, ...] = ()  # the float inputs, or the first embedding layer
+    tolerance: float | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
 
     def layer(self, name: str) -> LayerProbe | None:
         for probe in self.layers:
@@ -67,4 +95,4 @@ class Facts:
     diagnostics: tuple[Diagnostic, ...] = ()
     parity: ParityResult | None = None
     probe: ProbeResult | None = None
-    static: Mapping[str, object] = field(default_factory=dict, hash=False, compare=False)
+    static: "StaticFacts | None" = field(default=None, hash=False, compare=False)

@@ -11,6 +11,7 @@ import torch
 
 from gradlint.analysis.facts import Facts, ParityResult, ProbeResult
 from gradlint.analysis.probe_inputs import make_probe_inputs
+from gradlint.analysis.static import static_facts_or_diagnostic
 from gradlint.model import Diagnostic, LoadedModel
 from gradlint.options import AnalysisOptions
 
@@ -26,6 +27,8 @@ def analyse(
     progress: object | None = None,
 ) -> Facts:
     diagnostics = list(model.diagnostics)
+    static, static_notes = static_facts_or_diagnostic(model)
+    diagnostics += static_notes
     parity = None
     if model.runnable is not None and model.format == "onnx" and options.parity:
         parity, parity_notes = _check_parity(model, options, parity_tolerance)
@@ -34,7 +37,7 @@ def analyse(
     if model.runnable is not None and options.probe:
         probe, probe_notes = _run_probes(model, options, progress)
         diagnostics += probe_notes
-    return Facts(diagnostics=tuple(diagnostics), parity=parity, probe=probe)
+    return Facts(diagnostics=tuple(diagnostics), parity=parity, probe=probe, static=static)
 
 
 def _check_parity(

@@ -1,0 +1,48 @@
+"""What the static rules (GL1xx, GL2xx, GL3xx static) share: their facts, numbers, init advice."""
+from __future__ import annotations
+
+import math
+import weakref
+
+from gradlint.analysis.static import StaticFacts, static_facts
+from gradlint.registry import RuleContext
+
+SIGMOID_FAMILY = frozenset({"sigmoid", "hardsigmoid"})
+
+_computed: "weakref.WeakKeyDictionary[object, StaticFacts]" = weakref.WeakKeyDictionary()
+
+
+def static_of(ctx: RuleContext) -> StaticFacts:
+    """The model's static facts: from the pipeline, or computed once here when a caller ran the
+    rules on Facts without them (a rule test, a third-party driver)."""
+    if ctx.facts.static is not None:
+        return ctx.facts.static
+    graph = ctx.model.graph
+    if graph not in _computed:
+        _computed[graph] = static_facts(ctx.model)
+    return _computed[graph]
+
+
+def norm_gain(squared: float | None) -> float | None:
+    """A gradient-norm ratio from a squared one."""
+    return None if squared is None else math.sqrt(max(squared, 0.0))
+
+
+def number(value: float | None) -> str:
+    """A number for a message: 3 significant digits, scientific when far from 1."""
+    if value is None:
+        return "unknown"
+    if value == 0 or math.isinf(value):
+        return str(value) if math.isinf(value) else "0"
+    return f"{value:.3g}"
+
+
+def init_advice(activation: str | None) -> tuple[str, float]:
+    """(the init to use, the sigma_w^2 = std^2 * fan_in it sets) for an activation."""
+    if activation in ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "hardswish", "softplus"):
+        return "He/Kaiming: nn.init.kaiming_normal_(w, nonlinearity='relu'), std = sqrt(2 / fan_in)", 2.0
+    if activation == "selu":
+        return "LeCun normal: nn.init.kaiming_normal_(w, nonlinearity='linear'), std = 1 / sqrt(fan_in)", 1.0
+    if activation == "tanh":
+        return "Glorot/LeCun (nn.init.xavier_normal_) or orthogonal (nn.init.orthogonal_, gain 1)", 1.0
+    return "LeCun/orthogonal: nn.init.orthogonal_(w) or std = 1 / sqrt(fan_in)", 1.0
