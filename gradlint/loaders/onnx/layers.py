@@ -20,7 +20,9 @@ import onnx
 from gradlint.loaders.onnx.constants import constant_values
 from gradlint.loaders.onnx.graph_index import GraphIndex
 from gradlint.loaders.onnx.layers_describe import LayerFields, clip_bound_names, describe
-from gradlint.loaders.onnx.layers_names import NameAllocator, fallback_name, readable_name, scope_name
+from gradlint.loaders.onnx.layers_names import (
+    NameAllocator, fallback_name, metadata_names, readable_name, scope_name,
+)
 from gradlint.loaders.onnx.layers_segment import Segment, segment_layers
 from gradlint.loaders.onnx.layers_signal import SignalInfo, find_signal
 from gradlint.loaders.onnx.layers_weights import weight_refs
@@ -54,8 +56,10 @@ def _describe_all(index: GraphIndex, signal: SignalInfo, segments: list[Segment]
 
 
 def _segment_name(index: GraphIndex, segment: Segment, names: NameAllocator) -> str:
-    node_name = index.nodes[segment.anchor].name
-    preferred = [readable_name(node_name), fallback_name(node_name), node_name]
+    anchor = index.nodes[segment.anchor]
+    node_name = anchor.name
+    # dynamo node names ("node_MatMul_55") say nothing: its module scopes replace them.
+    preferred = metadata_names(anchor) or [readable_name(node_name), fallback_name(node_name), node_name]
     if segment.normalization is not None:  # a decomposed norm: name it after its scope
         scope = scope_name([index.nodes[pos].name for pos in segment.nodes])
         preferred = [scope or "", *preferred]

@@ -79,7 +79,7 @@ def _build(
         return pos not in claimed and index.nodes[pos].op_type in _NORM_PATTERN_OPS
 
     region = grow_region(index, signal, {base}, accept, seed=seed)
-    trimmed = single_exit(index, region)
+    trimmed = single_exit(index, signal, region)
     if trimmed is None:
         return None
     part, exit_pos = trimmed

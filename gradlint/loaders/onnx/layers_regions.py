@@ -50,7 +50,7 @@ def grow_region(
 
 
 def single_exit(
-    index: GraphIndex, region: list[int], entry: str | None = None
+    index: GraphIndex, signal: SignalInfo, region: list[int], entry: str | None = None
 ) -> tuple[list[int], int] | None:
     """The predecessor-closed part of `region` ending at the latest possible exit, and that exit.
 
@@ -63,7 +63,7 @@ def single_exit(
     members = set(region)
     for exit_pos in reversed(region):
         part = _ancestors_within(index, exit_pos, members)
-        if _is_closed(index, part, exit_pos, entry):
+        if _is_closed(index, signal, part, exit_pos, entry):
             return sorted(part), exit_pos
     return None
 
@@ -80,22 +80,30 @@ def _ancestors_within(index: GraphIndex, start: int, members: set[int]) -> set[i
     return found
 
 
-def _is_closed(index: GraphIndex, part: set[int], exit_pos: int, entry: str | None) -> bool:
-    if entry is not None and not readers_inside(index, entry, part):
+def _is_closed(
+    index: GraphIndex, signal: SignalInfo, part: set[int], exit_pos: int, entry: str | None
+) -> bool:
+    if entry is not None and not readers_inside(index, signal, entry, part):
         return False
     outputs = set(index.output_names)
     for pos in part:
         if pos == exit_pos:
             continue
         for name in index.nodes[pos].output:
-            if name in outputs or not readers_inside(index, name, part):
+            if name in outputs or not readers_inside(index, signal, name, part):
                 return False
     return True
 
 
-def readers_inside(index: GraphIndex, name: str, part: set[int]) -> bool:
-    """Every reader of `name` that depends on its values is in `part`."""
-    return all(
-        pos in part or index.nodes[pos].op_type in SHAPE_ONLY_OPS
-        for pos in index.consumers.get(name, ())
-    )
+def readers_inside(index: GraphIndex, signal: SignalInfo, name: str, part: set[int]) -> bool:
+    """Every reader of `name` that passes the signal on is in `part`.
+
+    Readers that only look at shapes, or turn the values into side information (IsNaN in
+    torch's attention, a comparison building a mask), do not make the value escape.
+    """
+    return all(pos in part or not carries_signal(index, signal, pos) for pos in index.consumers.get(name, ()))
+
+
+def carries_signal(index: GraphIndex, signal: SignalInfo, pos: int) -> bool:
+    node = index.nodes[pos]
+    return node.op_type not in SHAPE_ONLY_OPS and any(name in signal for name in node.output)

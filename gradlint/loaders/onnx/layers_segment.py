@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradlint.loaders.onnx.graph_index import SHAPE_ONLY_OPS, GraphIndex
+from gradlint.loaders.onnx.graph_index import GraphIndex
 from gradlint.loaders.onnx.layers_ops import (
     MERGE_ADD_OPS, NORM_OPS, POOL_OPS, REDUCE_OPS, weight_kind,
 )
 from gradlint.loaders.onnx.layers_patterns import NormPattern, find_norm_patterns
-from gradlint.loaders.onnx.layers_regions import grow_region, single_exit
+from gradlint.loaders.onnx.layers_regions import carries_signal, grow_region, single_exit
 from gradlint.loaders.onnx.layers_signal import SignalInfo
 from gradlint.model import LayerKind
 
@@ -56,7 +56,7 @@ class Segmenter:
         for pos in range(len(self.index.nodes)):
             if pos in patterns:
                 segment = self._from_pattern(patterns[pos])
-            elif pos in self.owner or pos in self._reserved or not self._carries_signal(pos):
+            elif self._taken(pos) or not carries_signal(self.index, self.signal, pos):
                 continue
             else:
                 kind = self._anchor_kind(pos)
@@ -90,7 +90,7 @@ class Segmenter:
         if name in self.index.output_names:
             return []
         readers = self.index.consumers.get(name, ())
-        return [r for r in dict.fromkeys(readers) if self.index.nodes[r].op_type not in SHAPE_ONLY_OPS]
+        return [r for r in dict.fromkeys(readers) if carries_signal(self.index, self.signal, r)]
 
     def _from_pattern(self, pattern: NormPattern) -> Segment:
         tail = primary_output(self.index, self.signal, pattern.exit)
@@ -108,7 +108,7 @@ class Segmenter:
                 return self._absorbable(pos, segment, region)
 
             region = grow_region(self.index, self.signal, {segment.tail}, accept)
-            trimmed = single_exit(self.index, region, entry=segment.tail) if region else None
+            trimmed = single_exit(self.index, self.signal, region, segment.tail) if region else None
             if trimmed is None:
                 return
             part, exit_pos = trimmed
@@ -116,8 +116,8 @@ class Segmenter:
             self._claim(segment, part)
             segment.tail = primary_output(self.index, self.signal, exit_pos)
 
-    def _carries_signal(self, pos: int) -> bool:
-        return any(name in self.signal for name in self.index.nodes[pos].output)
+    def _taken(self, pos: int) -> bool:
+        return pos in self.owner or pos in self._reserved
 
     def _signal_reads(self, pos: int) -> list[str]:
         return list(dict.fromkeys(n for n in self.index.node_inputs[pos] if n in self.signal))
@@ -147,15 +147,15 @@ class Segmenter:
         return None
 
     def _absorbable(self, pos: int, segment: Segment, region: set[int]) -> bool:
-        if pos in self.owner or pos in self._reserved or not self._carries_signal(pos):
+        if self._taken(pos) or not carries_signal(self.index, self.signal, pos):
             return False
         op = self.index.nodes[pos].op_type
         if op == "BatchNormalization":
             return segment.kind in _FOLDABLE_INTO and not self._has_batchnorm(segment, region)
         kind = self._anchor_kind(pos)
-        # Adds of values from inside the region (x + 0.044715 x^3 in tanh-GELU) are
-        # elementwise arithmetic, not residual merges.
-        return kind is None or (kind is LayerKind.ADD)
+        # Adds and concats of values from inside the region (x + 0.044715 x^3 in tanh-GELU,
+        # rotate_half in rotary embeddings) are arithmetic on one path, not merges of two.
+        return kind in (None, LayerKind.ADD, LayerKind.CONCAT)
 
     def _has_batchnorm(self, segment: Segment, region: set[int]) -> bool:
         positions = [*segment.nodes, *region]

@@ -260,3 +260,24 @@ def test_integer_image_input_still_has_a_signal() -> None:
     inits = [tensor("scale", np.array(255.0, np.float32)), tensor("w", conv_weight(2, 3, 3))]
     proto = model(nodes, [int_input("pixels", [1, 3, 8, 8], TensorProto.UINT8)], ["y"], inits)
     assert [l.kind for l in _graph(proto)] == [K.INPUT, K.OTHER, K.CONV, K.OUTPUT]
+
+
+def test_rotary_embedding_stays_in_its_projection() -> None:
+    """q * cos + rotate_half(q) * sin, rotate_half = concat(-q[..., 2:], q[..., :2])."""
+    inits = [tensor("w", np.ones((4, 4), np.float32)), tensor("cos", np.ones(4, np.float32)),
+             tensor("sin", np.ones(4, np.float32)), tensor("s0", np.array([0], np.int64)),
+             tensor("s2", np.array([2], np.int64)), tensor("s4", np.array([4], np.int64)),
+             tensor("ax", np.array([-1], np.int64))]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["q"], name="/q_proj/MatMul"),
+        helper.make_node("Mul", ["q", "cos"], ["qc"], name="/rope/Mul"),
+        helper.make_node("Slice", ["q", "s0", "s2", "ax"], ["q1"], name="/rope/Slice"),
+        helper.make_node("Slice", ["q", "s2", "s4", "ax"], ["q2"], name="/rope/Slice_1"),
+        helper.make_node("Neg", ["q2"], ["nq2"], name="/rope/Neg"),
+        helper.make_node("Concat", ["nq2", "q1"], ["rot"], name="/rope/Concat", axis=-1),
+        helper.make_node("Mul", ["rot", "sin"], ["rs"], name="/rope/Mul_1"),
+        helper.make_node("Add", ["qc", "rs"], ["y"], name="/rope/Add"),
+    ]
+    graph = _graph(model(nodes, [float_input("x", [2, 4])], ["y"], inits))
+    assert [layer.kind for layer in graph] == [K.INPUT, K.LINEAR, K.OUTPUT]
+    assert len(graph.layer("q_proj").nodes) == len(nodes)
