@@ -20,6 +20,7 @@ class DataFlow:
     groups: dict[str, OpGroup]  # module and merge layers, in order of first op
     edges: tuple[tuple[str, str], ...]
     membership: dict[str, str]  # op name -> layer name
+    producers: dict[str, frozenset[str]]  # value -> the layers it was computed from
 
 
 def trace_data_flow(
@@ -43,7 +44,8 @@ def trace_data_flow(
             edges.update(((source, layer), None) for s in sources for source in s if source != layer)
             produced = frozenset({layer})
         producers.update((value, produced) for value in op.outputs)
-    return DataFlow(_in_op_order(records, {**modules, **merges}), tuple(edges), membership)
+    groups = _in_op_order(records, {**modules, **merges})
+    return DataFlow(groups, tuple(edges), membership, producers)
 
 
 def _operands(op: OpRecord, records: ProgramRecords) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 import torch
 import torch.fx
+from torch.utils import _pytree as pytree
 
 from gradlint.loaders.torch.op_records import ModuleCall, NamedTensor, OpRecord, ProgramRecords
 from gradlint.loaders.torch.source_location import call_site, frames_of, op_location
@@ -18,12 +19,28 @@ def records_from_program(program: torch.export.ExportedProgram) -> ProgramRecord
     ops = tuple(
         _record(node) for node in program.graph.nodes if node.op == "call_function"
     )
+    outputs = tuple(str(name) for name in signature.user_outputs)
     return ProgramRecords(
         inputs=tuple(signature.user_inputs),
-        outputs=tuple(str(name) for name in signature.user_outputs),
+        outputs=outputs,
         ops=ops,
         tensors=_named_tensors(program),
+        output_names=output_names(program, len(outputs)),
     )
+
+
+def output_names(program: torch.export.ExportedProgram, count: int) -> tuple[str, ...]:
+    """"output" for one tensor, the keys of a dict or ModelOutput, else leaf indices: the
+    names `ModuleRunnable` gives the outputs."""
+    signature = program.module_call_graph[0].signature
+    spec = signature.out_spec if signature is not None else None
+    if spec is None or spec.num_leaves != count:
+        return ()
+    paths = [path for path, _ in pytree.tree_flatten_with_path(pytree.tree_unflatten(list(range(count)), spec))[0]]
+    if paths == [()]:
+        return ("output",)
+    keys = [path[0].key for path in paths if len(path) == 1 and isinstance(path[0], pytree.MappingKey)]
+    return tuple(str(k) for k in keys) if len(keys) == count else tuple(str(i) for i in range(count))
 
 
 def _named_tensors(program: torch.export.ExportedProgram) -> dict[str, NamedTensor]:

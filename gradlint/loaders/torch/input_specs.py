@@ -32,11 +32,11 @@ def specs_from_example(
 ) -> tuple[InputSpec, ...]:
     """Specs shaped like the example; `batch_size` replaces a shared batch dim when given."""
     tensors = example.by_name()
-    batched = batch_size is not None and _has_batch_dim(list(tensors.values()))
+    batched = _has_batch_dim(list(tensors.values()))
     specs = []
     for name, tensor in tensors.items():
         shape = tuple(tensor.shape)
-        if batched:
+        if batched and batch_size is not None:
             shape = (int(batch_size), *shape[1:])
         sole = overrides.shapes.get("") if len(tensors) == 1 else None
         shape = overrides.shapes.get(name) or sole or shape

@@ -47,12 +47,33 @@ def build_layer_graph(records: ProgramRecords, input_names: Sequence[str] = ()) 
     }
     context = _Context(records, flow, consumers, layers)
     layers = {name: _with_following(layer, context) for name, layer in layers.items()}
-    return _assemble(inputs, layers, flow.edges)
+    output_layers, output_edges = _output_layers(records, flow, set(layers) | set(inputs.values()))
+    return _assemble(inputs, {**layers, **output_layers}, flow.edges + output_edges)
 
 
 def _input_layers(records: ProgramRecords, names: Sequence[str]) -> dict[str, str]:
     renamed = list(names) + list(records.inputs[len(names):])
     return dict(zip(records.inputs, renamed))
+
+
+def _output_layers(
+    records: ProgramRecords, flow: DataFlow, taken: set[str]
+) -> tuple[dict[str, Layer], tuple[tuple[str, str], ...]]:
+    """One OUTPUT layer per model output computed from some layer, as the ONNX loader has."""
+    names = list(records.output_names) or [
+        "output" if len(records.outputs) == 1 else str(i) for i in range(len(records.outputs))
+    ]
+    layers: dict[str, Layer] = {}
+    edges: list[tuple[str, str]] = []
+    for value, name in zip(records.outputs, names):
+        sources = flow.producers.get(value, frozenset())
+        if not sources:
+            continue
+        name = name if name not in taken else f"output:{name}"
+        taken.add(name)
+        layers[name] = Layer(name=name, kind=LayerKind.OUTPUT, output=value)
+        edges += [(source, name) for source in sorted(sources)]
+    return layers, tuple(edges)
 
 
 def _consumers(records: ProgramRecords) -> dict[str, list[OpRecord]]:

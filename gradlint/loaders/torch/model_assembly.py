@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from gradlint.analysis.probe_inputs import make_probe_inputs
+from gradlint.errors import ModelLoadError
 from gradlint.loaders.torch.archives import load_exported_program, load_torchscript
 from gradlint.loaders.torch.example_inputs import (
     ExampleInputs,
@@ -61,6 +62,7 @@ def from_eager_module(
         specs = specs_from_example(inputs, options.inputs, ranges, options.batch_size)
     else:
         specs = specs_from_request(requested, options.inputs, ranges, default_high)
+    specs = positional_order(module, specs)
     runnable = _module_runnable(module, specs, found.graph)
     return LoadedModel(path, fmt, runnable, specs, found.graph, found.diagnostics, source=module)
 
@@ -110,7 +112,31 @@ def from_torchscript_archive(path: Path, options: AnalysisOptions) -> LoadedMode
 def _module_runnable(module: torch.nn.Module, specs: tuple[InputSpec, ...], graph: LayerGraph) -> Any:
     from gradlint.loaders.torch.module_runnable import ModuleRunnable
 
-    return ModuleRunnable(module, [spec.name for spec in specs], module_layer_paths(graph))
+    # A module called twice is hooked once: its hook fires for `path` and `path@1` alike.
+    paths = dict.fromkeys(name.split("@", 1)[0] for name in module_layer_paths(graph))
+    return ModuleRunnable(module, [spec.name for spec in specs], list(paths))
+
+
+def positional_order(module: torch.nn.Module, specs: tuple[InputSpec, ...]) -> tuple[InputSpec, ...]:
+    """The specs in forward's parameter order: ModuleRunnable passes inputs by position, so
+    they must be forward's first parameters."""
+    parameters = forward_parameters(module)
+    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return specs
+    positional = [p.name for p in parameters if p.kind in _POSITIONAL]
+    index = {name: i for i, name in enumerate(positional)}
+    ordered = tuple(sorted(specs, key=lambda spec: index.get(spec.name, len(positional))))
+    names = [spec.name for spec in ordered]
+    if names != positional[: len(names)]:
+        expected = ", ".join(positional[: len(names)]) or "none"
+        raise ModelLoadError(
+            f"inputs are passed to forward by position, so they must be its first parameters "
+            f"({expected}); got {', '.join(names)}"
+        )
+    return ordered
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _synthetic(specs: tuple[InputSpec, ...], options: AnalysisOptions) -> ExampleInputs:

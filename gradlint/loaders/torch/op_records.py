@@ -69,3 +69,5 @@ class ProgramRecords:
     outputs: tuple[str, ...]
     ops: tuple[OpRecord, ...]
     tensors: Mapping[str, NamedTensor] = field(default_factory=dict, hash=False)
+    # What the model's outputs are called, as the Runnable names them ("output", "logits").
+    output_names: tuple[str, ...] = ()

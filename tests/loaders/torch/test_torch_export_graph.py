@@ -27,6 +27,7 @@ def test_layers_are_module_paths_with_kinds(cnn_graph: LayerGraph) -> None:
         ("conv2", LayerKind.CONV),
         ("+add", LayerKind.ADD),
         ("fc", LayerKind.LINEAR),
+        ("output", LayerKind.OUTPUT),
     ]
 
 
@@ -34,6 +35,7 @@ def test_edges_follow_the_data(cnn_graph: LayerGraph) -> None:
     assert sorted(cnn_graph.predecessors("+add")) == ["act", "conv2"]
     assert cnn_graph.predecessors("fc") == ["+add"]
     assert cnn_graph.predecessors("conv") == ["x"]
+    assert cnn_graph.predecessors("output") == ["fc"]
     assert [cnn_graph.layer(n).depth for n in ("x", "conv", "bn", "act", "conv2", "+add", "fc")] == [0, 1, 2, 3, 4, 5, 6]
 
 
@@ -67,7 +69,7 @@ def test_repeated_module_calls_and_containers() -> None:
     assert names == [
         "x", "blocks.0.fc", "blocks.0.relu", "blocks.0+add", "blocks.0.relu@1",
         "blocks.1.fc", "blocks.1.relu", "blocks.1+add", "blocks.1.relu@1",
-        "head.0", "head.1", "+cat",
+        "head.0", "head.1", "+cat", "output",
     ]
     assert graph.layer("+cat").kind == LayerKind.CONCAT
     assert sorted(graph.predecessors("+cat")) == ["blocks.1.relu@1", "head.1"]

@@ -85,20 +85,41 @@ def test_torchscript_says_its_probes_are_limited(forms: dict[str, LoadedModel]) 
     assert all(not model.diagnostics for form, model in forms.items() if form != "torchscript")
 
 
-def test_probes_agree_across_forms(forms: dict[str, LoadedModel]) -> None:
+def _run_probes():
     probe = pytest.importorskip("gradlint.analysis.probe")
-    run_probes = getattr(probe, "run_probes", None)
-    if run_probes is None:
+    if not hasattr(probe, "run_probes"):
         pytest.skip("run_probes not built yet")
-    options = AnalysisOptions(device="cpu", batch_size=2, inputs=SHAPE)
-    results = {form: run_probes(forms[form], options) for form in ("file", "pt2", "pickle")}
-    reference = {p.node: p.grad_norm for p in results["file"].layers}
-    assert reference
-    for form, result in results.items():
-        measured = {p.node: p.grad_norm for p in result.layers}
-        assert measured.keys() == reference.keys(), form
-        for node, value in reference.items():
-            assert measured[node] == pytest.approx(value, rel=1e-4), (form, node)
+    return probe.run_probes
+
+
+PROBE_OPTIONS = AnalysisOptions(device="cpu", batch_size=2, inputs=SHAPE)
+
+
+@pytest.fixture(scope="module")
+def file_probe(forms: dict[str, LoadedModel]):
+    return _run_probes()(forms["file"], PROBE_OPTIONS)
+
+
+@pytest.mark.parametrize("form", ["module", "pt2", "pickle"])
+def test_probes_agree_across_hooked_forms(forms: dict[str, LoadedModel], file_probe, form: str) -> None:
+    reference = {p.node: p.grad_norm for p in file_probe.layers}
+    assert set(reference) == {"conv", "bn", "act", "conv2", "fc"}
+    result = _run_probes()(forms[form], PROBE_OPTIONS)
+    measured = {p.node: p.grad_norm for p in result.layers}
+    assert measured.keys() == reference.keys()
+    for node, value in reference.items():
+        assert measured[node] == pytest.approx(value, rel=1e-4), node
+    assert result.end_to_end_sigma_max == pytest.approx(file_probe.end_to_end_sigma_max, rel=1e-4)
+
+
+@pytest.mark.xfail(
+    raises=RuntimeError, strict=False,
+    reason="module_semantics restores scripted BatchNorm buffers in place before the backward pass",
+)
+def test_torchscript_probe_agrees_end_to_end(forms: dict[str, LoadedModel], file_probe) -> None:
+    result = _run_probes()(forms["torchscript"], PROBE_OPTIONS)
+    assert not result.layers or all(p.grad_norm is None for p in result.layers)
+    assert result.end_to_end_sigma_max == pytest.approx(file_probe.end_to_end_sigma_max, rel=1e-4)
 
 
 def test_a_bare_module_needs_input_shapes() -> None:
