@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from gradlint.loaders.onnx.program import CompiledNode, Program, _reads
+from gradlint.loaders.onnx.program import CompiledNode, Program, reads
 from gradlint.model import Layer
 
 
@@ -52,7 +52,7 @@ def _boundary(nodes: Sequence[CompiledNode], initializers: set[str]) -> tuple[st
     produced = {out for node in nodes for out in node.outputs if out}
     seen: dict[str, None] = {}
     for node in nodes:
-        ordered_reads = [n for n in node.inputs if n] + sorted(_reads(node) - set(node.inputs))
+        ordered_reads = [n for n in node.inputs if n] + sorted(reads(node) - set(node.inputs))
         for name in ordered_reads:
             if name not in produced and name not in initializers:
                 seen.setdefault(name, None)

@@ -134,7 +134,8 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _reads(node: CompiledNode) -> set[str]:
+def reads(node: CompiledNode) -> set[str]:
+    """Every value `node` reads: its inputs and what its subgraphs take from outside."""
     names = {n for n in node.inputs if n}
     for sub in node.subgraphs:
         names |= sub.outer_refs
@@ -146,11 +147,11 @@ def _sort(
 ) -> tuple[list[CompiledNode], set[str]]:
     """Nodes in topological order (ties keep file order) and the names read from outside."""
     producer = {out: i for i, node in enumerate(nodes) for out in node.outputs if out}
-    reads = [_reads(node) for node in nodes]
+    read_sets = [reads(node) for node in nodes]
     waiting = [0] * len(nodes)
     users: dict[int, list[int]] = {}
     outer: set[str] = set()
-    for i, names in enumerate(reads):
+    for i, names in enumerate(read_sets):
         sources = {producer[n] for n in names if n in producer and producer[n] != i}
         outer |= {n for n in names if n not in producer and n not in known}
         waiting[i] = len(sources)
@@ -180,7 +181,7 @@ def constant_values(program: Program, outer_constants: frozenset[str] = frozense
         nested = set()
         for sub in node.subgraphs:
             nested |= constant_values(sub, frozenset(constants))
-        reads_constant = all(n in constants for n in _reads(node))
+        reads_constant = all(n in constants for n in reads(node))
         if reads_constant and node.op_type not in _NONDETERMINISTIC:
             constants.update(n for n in node.outputs if n)
         constants |= nested
