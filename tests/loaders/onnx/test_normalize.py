@@ -82,3 +82,14 @@ def test_failed_shape_inference_keeps_the_model() -> None:
     proto = model(nodes, [float_input("x", [2, 3])], ["y"], [weight, tensor("shape", np.array([7], np.int64))])
     normalized, _ = normalize(proto)
     assert [n.op_type for n in normalized.graph.node] == ["MatMul", "Reshape"]
+
+
+def test_local_functions_are_inlined() -> None:
+    body = [helper.make_node("Relu", ["a"], ["r"]), helper.make_node("Neg", ["r"], ["b"])]
+    function = helper.make_function("local", "ReluNeg", ["a"], ["b"], body, [helper.make_opsetid("", 17)])
+    call = helper.make_node("ReluNeg", ["x"], ["y"], domain="local", name="call")
+    proto = model([call], [float_input("x", [2])], ["y"], extra_opsets=[("local", 1)])
+    proto.functions.append(function)
+    normalized, _ = normalize(proto)
+    assert [n.op_type for n in normalized.graph.node] == ["Relu", "Neg"]
+    assert len({n.name for n in normalized.graph.node}) == 2
