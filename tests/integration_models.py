@@ -1,10 +1,12 @@
 """Small ONNX models for the end-to-end integration tests (CLI outputs, pre-commit, pytest).
 
-`unsupported_op_model` fails with GL901 today, whatever the measured-gradient rules say;
-`healthy_model` is a He-initialised ReLU MLP with nothing to report.
+`example_model` copies one of the bundled examples (fixtures/examples: the deep sigmoid net
+that vanishes, the healthy ReLU net); `unsupported_op_model` fails with GL901 whatever the
+gradient rules say; `healthy_model` is a small He-initialised ReLU MLP.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,14 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 WIDTH = 16
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
+
+
+def example_model(name: str, path: Path) -> Path:
+    """`deep_sigmoid_mlp` or `healthy_relu_mlp`, copied to `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(EXAMPLES / f"{name}.onnx", path)
+    return path
 
 
 def _save(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorProto], path: Path,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from integration_models import healthy_model, unsupported_op_model
+from integration_models import example_model
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS_FILE = ROOT / ".pre-commit-hooks.yaml"
@@ -74,15 +74,16 @@ def _try_repo(hook_repo: Path, project: Path, *files: str) -> subprocess.Complet
 
 
 def test_system_hook_fails_on_a_pathological_model(hook_repo: Path, tmp_path: Path) -> None:
-    unsupported_op_model(tmp_path / "models" / "custom.onnx")
+    example_model("deep_sigmoid_mlp", tmp_path / "models" / "sigmoid.onnx")
     (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\ndevice = "cpu"\n')
-    result = _try_repo(hook_repo, tmp_path, "models/custom.onnx")
+    result = _try_repo(hook_repo, tmp_path, "models/sigmoid.onnx")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "Failed" in result.stdout and "GL901" in result.stdout
+    assert "Failed" in result.stdout and "- exit code: 1" in result.stdout
+    assert re.search(r"models/sigmoid\.onnx:\S+: GL\d{3} \[error\]", result.stdout), result.stdout
 
 
 def test_system_hook_passes_a_healthy_model(hook_repo: Path, tmp_path: Path) -> None:
-    healthy_model(tmp_path / "models" / "healthy.onnx")
+    example_model("healthy_relu_mlp", tmp_path / "models" / "healthy.onnx")
     (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\ndevice = "cpu"\n')
     (tmp_path / "notes.py").write_text("x = 1\n")
     result = _try_repo(hook_repo, tmp_path, "models/healthy.onnx", "notes.py")
