@@ -109,14 +109,24 @@ def _walk_method(
             _follow_attribute(node, values)
         elif node.kind() == "prim::CallMethod":
             receiver = values.get(next(iter(node.inputs())).debugName())
-            if receiver is None:
-                continue
-            target, target_path = receiver
-            inner_site = site
-            if target_path != path:
-                inner_site = source_range_location(node.sourceRange()) or site
-                sites.setdefault(target_path, []).append(inner_site)
-            _walk_method(target, target_path, node.s("name"), sites, inner_site, depth + 1)
+            if receiver is not None:
+                _follow_call(node, receiver, path, sites, site, depth)
+
+
+def _follow_call(
+    node: torch._C.Node,
+    receiver: tuple[torch.jit.ScriptModule, str],
+    path: str,
+    sites: dict[str, list[Location | None]],
+    site: Location | None,
+    depth: int,
+) -> None:
+    """Record a submodule call's line, then walk the called method."""
+    target, target_path = receiver
+    if target_path != path:  # a call on a submodule, not on self
+        site = source_range_location(node.sourceRange()) or site
+        sites.setdefault(target_path, []).append(site)
+    _walk_method(target, target_path, node.s("name"), sites, site, depth + 1)
 
 
 def _follow_attribute(node: torch._C.Node, values: dict) -> None:

@@ -1,6 +1,7 @@
 """load_torch: the same model in every form gives the same layers and the same outputs."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -156,9 +157,13 @@ def test_export_failure_falls_back_to_hooks(tmp_path: Path) -> None:
 
 
 def test_unknown_files_are_load_errors(tmp_path: Path) -> None:
-    path = tmp_path / "notes.pt"
-    path.write_text("not a model")
-    with pytest.raises(ModelLoadError, match="not a PyTorch model archive"):
-        load_torch(str(path), AnalysisOptions())
+    text = tmp_path / "notes.pt"
+    text.write_text("not a model")
+    archive = tmp_path / "bundle.pt"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("bundle/config.json", "{}")
+    for path in (text, archive):
+        with pytest.raises(ModelLoadError, match="not a PyTorch model archive"):
+            load_torch(str(path), AnalysisOptions())
     with pytest.raises(ModelLoadError, match="no such file"):
         load_torch(str(tmp_path / "missing.pt2"), AnalysisOptions())
