@@ -65,3 +65,40 @@ def test_baseline_adoption(models: tuple[str, str], tmp_path: Path) -> None:
 def test_update_baseline_needs_a_baseline(models: tuple[str, str]) -> None:
     result = _run(models[0], "--update-baseline")
     assert result.exit_code == 2 and "--update-baseline needs --baseline" in result.stderr
+
+
+FACTORY = '''import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth: int = 12, width: int = 16) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.sigmoid(layer(x))
+        return x
+
+
+def build():
+    torch.manual_seed(0)
+    return Net(), torch.randn(4, 16)
+'''
+
+
+def test_sarif_points_python_models_at_source_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.py").write_text(FACTORY)
+    result = _run("models.py:build", "--format", "sarif")
+    assert result.exit_code == 1, result.output  # 12 sigmoid layers at PyTorch's default init vanish
+    located = [
+        (location["physicalLocation"]["artifactLocation"]["uri"], location["physicalLocation"]["region"]["startLine"],
+         location["logicalLocations"][0]["name"])
+        for r in json.loads(result.stdout)["runs"][0]["results"] for location in r["locations"]
+        if "region" in location["physicalLocation"]
+    ]
+    assert located, result.stdout
+    for uri, line, layer in located:
+        assert uri == "models.py" and 8 <= line <= 12 and layer.startswith("layers.")
