@@ -61,8 +61,11 @@ def test_xor(onnx_helpers):
     onnx_helpers.check_node("Xor", {"a": a, "b": b})
 
 
-@pytest.mark.parametrize("op, attrs", [("Celu", {"alpha": 0.7}), ("ThresholdedRelu", {"alpha": 0.4}),
-                                       ("Shrink", {"lambd": 0.6, "bias": 0.2})])
+@pytest.mark.parametrize("op, attrs", [
+    ("Celu", {"alpha": 0.7}),
+    ("ThresholdedRelu", {"alpha": 0.4}),
+    ("Shrink", {"lambd": 0.6, "bias": 0.2}),
+])
 def test_activations_with_attributes(onnx_helpers, op, attrs):
     onnx_helpers.check_node(op, {"x": randn(4, 5) * 2}, attrs)
     onnx_helpers.check_node(op, {"x": randn(4, 5) * 2})
@@ -97,7 +100,9 @@ def test_gather_nd(onnx_helpers, indices, batch_dims):
 
 @pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
 def test_scatter_nd(onnx_helpers, reduction):
-    indices = np.array([[1], [3]], np.int64) if reduction == "none" else np.array([[1], [3], [1]], np.int64)
+    # repeated indices only where the reduction makes their order irrelevant
+    rows = [[1], [3]] if reduction == "none" else [[1], [3], [1]]
+    indices = np.array(rows, np.int64)
     updates = randn(len(indices), 3, seed=1)
     onnx_helpers.check_node("ScatterND", {"x": randn(4, 3), "i": indices, "u": updates},
                             {"reduction": reduction}, opset=18)
@@ -135,8 +140,8 @@ def test_cumsum(onnx_helpers, exclusive, reverse):
 
 @pytest.mark.parametrize("largest", [1, 0])
 def test_top_k(onnx_helpers, largest):
-    onnx_helpers.check_node("TopK", {"x": randn(3, 6), "k": i64(2)}, {"largest": largest, "axis": 1},
-                            outputs=2)
+    attrs = {"largest": largest, "axis": 1}
+    onnx_helpers.check_node("TopK", {"x": randn(3, 6), "k": i64(2)}, attrs, outputs=2)
 
 
 @pytest.mark.parametrize("axis", [-1, 0, 1])
@@ -152,7 +157,8 @@ def test_non_zero(onnx_helpers):
 
 @pytest.mark.parametrize("mode", ["DCR", "CRD"])
 def test_depth_to_space_and_back(onnx_helpers, mode):
-    onnx_helpers.check_node("DepthToSpace", {"x": randn(2, 8, 3, 2)}, {"blocksize": 2, "mode": mode})
+    attrs = {"blocksize": 2, "mode": mode}
+    onnx_helpers.check_node("DepthToSpace", {"x": randn(2, 8, 3, 2)}, attrs)
     onnx_helpers.check_node("SpaceToDepth", {"x": randn(2, 2, 4, 6)}, {"blocksize": 2})
 
 
@@ -174,11 +180,17 @@ def test_conv_transpose_grouped_1d_without_bias(onnx_helpers):
     onnx_helpers.check_node("ConvTranspose", inputs, {"group": 2, "strides": [3]})
 
 
-@pytest.mark.parametrize("equation", ["bij,bjk->bik", "ij->ji", "b i d, b j d -> b i j", "...ij,jk->...ik"])
+EINSUM_SHAPES = {
+    "bij,bjk->bik": [(2, 3, 4), (2, 4, 5)],
+    "ij->ji": [(3, 4)],
+    "b i d, b j d -> b i j": [(2, 3, 4), (2, 5, 4)],
+    "...ij,jk->...ik": [(2, 2, 3, 4), (4, 5)],
+}
+
+
+@pytest.mark.parametrize("equation", list(EINSUM_SHAPES))
 def test_einsum(onnx_helpers, equation):
-    shapes = {"bij,bjk->bik": [(2, 3, 4), (2, 4, 5)], "ij->ji": [(3, 4)],
-              "b i d, b j d -> b i j": [(2, 3, 4), (2, 5, 4)], "...ij,jk->...ik": [(2, 2, 3, 4), (4, 5)]}
-    inputs = {f"x{i}": randn(*shape, seed=i) for i, shape in enumerate(shapes[equation])}
+    inputs = {f"x{i}": randn(*shape, seed=i) for i, shape in enumerate(EINSUM_SHAPES[equation])}
     onnx_helpers.check_node("Einsum", inputs, {"equation": equation}, tol=1e-5)
 
 
@@ -230,29 +242,35 @@ def test_norm_reductions(onnx_helpers, op, opset):
 
 
 def test_reduce_log_sum(onnx_helpers):
-    onnx_helpers.check_node("ReduceLogSum", {"x": np.abs(randn(2, 3)) + 0.1}, {"axes": [1]}, opset=13)
+    inputs = {"x": np.abs(randn(2, 3)) + 0.1}
+    onnx_helpers.check_node("ReduceLogSum", inputs, {"axes": [1]}, opset=13)
+
+
+def resize_attrs(mode: str, transform: str = "half_pixel", **more: object) -> dict:
+    return {"mode": mode, "coordinate_transformation_mode": transform, **more}
 
 
 RESIZE_CASES = [
-    ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, 2.0),
+    (resize_attrs("nearest", "asymmetric", nearest_mode="floor"), 2.0),
     ({"mode": "nearest"}, 1.5),
-    ({"mode": "nearest", "nearest_mode": "round_prefer_ceil"}, 0.5),
-    ({"mode": "nearest", "nearest_mode": "ceil", "coordinate_transformation_mode": "align_corners"}, 1.7),
-    ({"mode": "linear"}, 2.0),
-    ({"mode": "linear"}, 0.6),
-    ({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, 1.5),
-    ({"mode": "linear", "coordinate_transformation_mode": "asymmetric"}, 1.5),
-    ({"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"}, 1.5),
-    ({"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"}, 1.7),
-    ({"mode": "cubic"}, 2.0),
-    ({"mode": "cubic", "cubic_coeff_a": -0.5, "exclude_outside": 1}, 1.5),
+    (resize_attrs("nearest", nearest_mode="round_prefer_ceil"), 0.5),
+    (resize_attrs("nearest", "align_corners", nearest_mode="ceil"), 1.7),
+    (resize_attrs("linear"), 2.0),
+    (resize_attrs("linear"), 0.6),
+    (resize_attrs("linear", "align_corners"), 1.5),
+    (resize_attrs("linear", "asymmetric"), 1.5),
+    (resize_attrs("linear", "pytorch_half_pixel"), 1.5),
+    (resize_attrs("linear", "half_pixel_symmetric"), 1.7),
+    (resize_attrs("cubic"), 2.0),
+    (resize_attrs("cubic", cubic_coeff_a=-0.5, exclude_outside=1), 1.5),
 ]
 
 
 @pytest.mark.parametrize("attrs, scale", RESIZE_CASES)
 def test_resize_by_scales(onnx_helpers, attrs, scale):
     scales = np.array([1, 1, scale, scale], np.float32)
-    onnx_helpers.check_node("Resize", {"x": randn(2, 3, 5, 4), "roi": None, "s": scales}, attrs, opset=19)
+    inputs = {"x": randn(2, 3, 5, 4), "roi": None, "s": scales}
+    onnx_helpers.check_node("Resize", inputs, attrs, opset=19)
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])

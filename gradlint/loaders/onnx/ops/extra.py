@@ -7,6 +7,7 @@ Hardmax. Integer and boolean results are not differentiable, as in ONNX.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from gradlint.loaders.onnx.ops.registry import OpContext, onnx_op
 
 
-def _unary(op_type: str, fn) -> None:
+def _unary(op_type: str, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     @onnx_op(op_type)
     def _op(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
         return fn(inputs[0])
@@ -43,9 +44,12 @@ def gelu(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
 @onnx_op("IsInf")
 def is_inf(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
     x = inputs[0]
-    positive = torch.isposinf(x) if attrs.get("detect_positive", 1) else torch.zeros_like(x, dtype=torch.bool)
-    negative = torch.isneginf(x) if attrs.get("detect_negative", 1) else torch.zeros_like(x, dtype=torch.bool)
-    return positive | negative
+    found = torch.zeros_like(x, dtype=torch.bool)
+    if attrs.get("detect_positive", 1):
+        found = found | torch.isposinf(x)
+    if attrs.get("detect_negative", 1):
+        found = found | torch.isneginf(x)
+    return found
 
 
 @onnx_op("Mod")

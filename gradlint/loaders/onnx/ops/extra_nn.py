@@ -7,6 +7,8 @@ GroupNormalization (opset 18 per-group affine, opset 21 per-channel), RMSNormali
 """
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -36,7 +38,15 @@ def conv_transpose(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
     return y
 
 
-def _transpose_pads(attrs: dict, sizes, strides, dilations, kernel, out_pad) -> tuple[list, list]:
+def _transpose_pads(
+    attrs: dict,
+    sizes: Sequence[int],
+    strides: list[int],
+    dilations: list[int],
+    kernel: list[int],
+    out_pad: list[int],
+) -> tuple[list[int], list[int]]:
+    """(begin, end) pads per spatial axis; from output_shape or auto_pad when either is set."""
     spatial = len(sizes)
     auto_pad = attrs.get("auto_pad", "NOTSET")
     target = attrs.get("output_shape")
@@ -66,7 +76,7 @@ def einsum(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
 def group_normalization(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
     x, scale, bias = inputs[0], inputs[1], inputs[2]
     groups, eps = attrs["num_groups"], attrs.get("epsilon", 1e-5)
-    n, c = x.shape[0], x.shape[1]
+    c = x.shape[1]
     if ctx.opset < 21:  # opset 18 scales and shifts per group, not per channel
         scale = scale.repeat_interleave(c // groups)
         bias = bias.repeat_interleave(c // groups)
@@ -85,8 +95,8 @@ def rms_normalization(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor
 @onnx_op("LpNormalization")
 def lp_normalization(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
     x = inputs[0]
-    norm = torch.linalg.vector_norm(x, ord=attrs.get("p", 2), dim=attrs.get("axis", -1), keepdim=True)
-    return x / norm
+    p, axis = attrs.get("p", 2), attrs.get("axis", -1)
+    return x / torch.linalg.vector_norm(x, ord=p, dim=axis, keepdim=True)
 
 
 @onnx_op("LRN")
@@ -120,7 +130,7 @@ def _reduction_axes(x: torch.Tensor, inputs: list, attrs: dict) -> list[int] | N
     return sorted(a + x.dim() if a < 0 else a for a in axes)
 
 
-def _reduce(op_type: str, fn) -> None:
+def _reduce(op_type: str, fn: Callable[[torch.Tensor, list[int], bool], torch.Tensor]) -> None:
     @onnx_op(op_type)
     def _op(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
         x = inputs[0]

@@ -29,13 +29,21 @@ def resize(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
     roi_values = roi.reshape(-1).tolist() if roi is not None and roi.numel() else None
     if attrs.get("antialias", 0) and any(scale < 1 for _, _, scale in plan):
         raise NotImplementedError("Resize with antialias=1 when downsampling is not supported")
-    for axis, size, scale in plan:
-        box = (roi_values[axes.index(axis)], roi_values[axes.index(axis) + len(axes)]) if roi_values else (0.0, 1.0)
+    for position, (axis, size, scale) in enumerate(plan):
+        box = (0.0, 1.0)
+        if roi_values:  # starts for every axis, then ends
+            box = (roi_values[position], roi_values[position + len(axes)])
         x = _resize_axis(x, axis, size, scale, box, attrs)
     return x
 
 
-def _plan(x, axes, scales, sizes, policy: str) -> list[tuple[int, int, float]]:
+def _plan(
+    x: torch.Tensor,
+    axes: list[int],
+    scales: torch.Tensor | None,
+    sizes: torch.Tensor | None,
+    policy: str,
+) -> list[tuple[int, int, float]]:
     """(axis, output size, scale) for every resized axis."""
     if sizes is not None and sizes.numel():
         targets = [int(v) for v in sizes.reshape(-1).tolist()]
@@ -44,12 +52,16 @@ def _plan(x, axes, scales, sizes, policy: str) -> list[tuple[int, int, float]]:
             ratio = min(ratios) if policy == "not_larger" else max(ratios)
             targets = [int(math.floor(ratio * x.shape[a] + 0.5)) for a in axes]
             ratios = [ratio] * len(axes)
-        return [(a, t, float(torch.tensor(r, dtype=torch.float32))) for a, t, r in zip(axes, targets, ratios)]
+        # onnxruntime divides in float32; round the scale the same way
+        ratios = [float(torch.tensor(r, dtype=torch.float32)) for r in ratios]
+        return list(zip(axes, targets, ratios))
     values = [float(v) for v in scales.reshape(-1).tolist()]
     return [(a, int(math.floor(x.shape[a] * s)), s) for a, s in zip(axes, values)]
 
 
-def _source_coordinates(size_in: int, size_out: int, scale: float, box, attrs: dict) -> torch.Tensor:
+def _source_coordinates(
+    size_in: int, size_out: int, scale: float, box: tuple[float, float], attrs: dict
+) -> torch.Tensor:
     """Where each output position samples the input, by coordinate_transformation_mode."""
     x = torch.arange(size_out, dtype=torch.float32)
     s = torch.tensor(scale, dtype=torch.float32)
@@ -108,7 +120,9 @@ def _cubic(d: torch.Tensor, a: float) -> torch.Tensor:
     return torch.where(d <= 1, near, far)
 
 
-def _resize_axis(x: torch.Tensor, axis: int, size_out: int, scale: float, box, attrs: dict):
+def _resize_axis(
+    x: torch.Tensor, axis: int, size_out: int, scale: float, box: tuple[float, float], attrs: dict
+) -> torch.Tensor:
     size_in = x.shape[axis]
     coords = _source_coordinates(size_in, size_out, scale, box, attrs)
     indices, weights = _taps(coords, size_in, attrs)
@@ -116,8 +130,9 @@ def _resize_axis(x: torch.Tensor, axis: int, size_out: int, scale: float, box, a
     out = None
     for index, weight in zip(indices, weights):
         picked = moved.index_select(-1, index.clamp(0, size_in - 1).long().to(x.device))
-        term = picked * weight.to(device=x.device, dtype=x.dtype) if x.is_floating_point() else picked
-        out = term if out is None else out + term
+        if x.is_floating_point():
+            picked = picked * weight.to(device=x.device, dtype=x.dtype)
+        out = picked if out is None else out + picked
     if attrs.get("coordinate_transformation_mode") == "tf_crop_and_resize":
         outside = ((coords < 0) | (coords > size_in - 1)).to(x.device)
         fill = torch.full_like(out, attrs.get("extrapolation_value", 0.0))

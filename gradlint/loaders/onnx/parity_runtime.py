@@ -1,0 +1,109 @@
+"""onnxruntime as the parity reference: one deterministic CPU session per model proto.
+
+The session is built from the proto in memory. A proto whose tensors still point at external
+files cannot be (the bytes would not say where those files are), and one past protobuf's
+2 GiB limit cannot be serialized at all; the latter is written to a temporary folder with its
+tensors as external data and loaded from there.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+# Protobuf refuses to serialize messages of 2 GiB or more; keep a margin for the header.
+_SERIALIZE_LIMIT = 2**31 - 2**24
+
+_NUMPY_TYPES = {
+    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(uint16)": np.uint16,
+    "tensor(uint32)": np.uint32, "tensor(uint64)": np.uint64, "tensor(bool)": np.bool_,
+}
+
+
+class ParityUnavailable(Exception):
+    """onnxruntime cannot run this model (or these inputs), so parity cannot be checked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def run_onnxruntime(
+    model: onnx.ModelProto, inputs: Mapping[str, torch.Tensor]
+) -> dict[str, np.ndarray]:
+    """Every graph output of `model` on `inputs`, by name; ParityUnavailable when ORT fails."""
+    _refuse_unloaded_external_data(model)
+    try:
+        session = _session(model)
+        feeds = _feeds(session, inputs)
+        names = [output.name for output in session.get_outputs()]
+        values = session.run(names, feeds)
+    except ParityUnavailable:
+        raise
+    except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise ParityUnavailable(_one_line(error)) from error
+    return dict(zip(names, values))
+
+
+def session_options() -> ort.SessionOptions:
+    """Single-threaded, sequential, deterministic kernels, and only the graph rewrites that
+    keep each op's arithmetic (BASIC: constant folding, redundant-node removal); the fusions
+    of higher levels substitute approximations that are not the ONNX op's definition."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.use_deterministic_compute = True
+    options.log_severity_level = 3
+    return options
+
+
+def _session(model: onnx.ModelProto) -> ort.InferenceSession:
+    providers = ["CPUExecutionProvider"]
+    if model.ByteSize() < _SERIALIZE_LIMIT:
+        return ort.InferenceSession(
+            model.SerializeToString(), session_options(), providers=providers
+        )
+    with tempfile.TemporaryDirectory(prefix="gradlint-parity-", ignore_cleanup_errors=True) as tmp:
+        path = Path(tmp) / "model.onnx"
+        onnx.save_model(model, str(path), save_as_external_data=True, location="model.onnx.data")
+        # The session reads everything while it is built, so the folder may go afterwards.
+        return ort.InferenceSession(str(path), session_options(), providers=providers)
+
+
+def _feeds(
+    session: ort.InferenceSession, inputs: Mapping[str, torch.Tensor]
+) -> dict[str, np.ndarray]:
+    """The given tensors as numpy arrays of the element types the session declares."""
+    feeds = {}
+    for declared in session.get_inputs():
+        if declared.name not in inputs:
+            raise ParityUnavailable(f"no value was given for model input {declared.name!r}")
+        tensor = inputs[declared.name].detach().cpu()
+        if tensor.dtype == torch.bfloat16:
+            raise ParityUnavailable(f"input {declared.name!r} is bfloat16, which numpy cannot hold")
+        array = tensor.numpy()
+        target = _NUMPY_TYPES.get(declared.type)
+        feeds[declared.name] = array.astype(target) if target is not None else array
+    return feeds
+
+
+def _refuse_unloaded_external_data(model: onnx.ModelProto) -> None:
+    for tensor in model.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise ParityUnavailable(
+                f"initializer {tensor.name!r} is stored in an external file that was not loaded"
+            )
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:300]
