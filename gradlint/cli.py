@@ -13,7 +13,6 @@ import click
 
 from gradlint import __version__
 from gradlint.errors import GradlintError, UsageError
-from gradlint.findings import Severity
 from gradlint.registry import rule_table
 from gradlint.settings import build_settings
 
