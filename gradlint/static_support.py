@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import math
 import weakref
+from typing import Iterable
 
 from gradlint.analysis.static import StaticFacts, static_facts
+from gradlint.model import LayerKind
 from gradlint.registry import RuleContext
 
 SIGMOID_FAMILY = frozenset({"sigmoid", "hardsigmoid"})
@@ -46,3 +48,17 @@ def init_advice(activation: str | None) -> tuple[str, float]:
     if activation == "tanh":
         return "Glorot/LeCun (nn.init.xavier_normal_) or orthogonal (nn.init.orthogonal_, gain 1)", 1.0
     return "LeCun/orthogonal: nn.init.orthogonal_(w) or std = 1 / sqrt(fan_in)", 1.0
+
+
+def folded_norm_hint(ctx: RuleContext, layers: Iterable[str]) -> str:
+    """A note for ONNX conv layers without normalization: an eval-mode export may have folded
+    their BatchNorm into the weights, making the file a different (unnormalized) model."""
+    graph = ctx.model.graph
+    convs = any(name in graph and graph.layer(name).kind == LayerKind.CONV for name in layers)
+    if ctx.model.format != "onnx" or not convs:
+        return ""
+    return (
+        "; if this file is an eval-mode export, BatchNorm may have been folded into these "
+        "convolutions: lint the training-mode export or the PyTorch model instead"
+    )
+

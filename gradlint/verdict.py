@@ -90,13 +90,21 @@ def judged_finding(
 
 
 def measured_ratio(probe: ProbeResult | None, upstream: str, downstream: str) -> float | None:
-    """grad_norm at `upstream` / grad_norm at `downstream` (None: either not measured)."""
+    """The measured gradient-norm ratio upstream / downstream (None: either not measured).
+
+    Uses the probe's depth profile (`grad_profile`: pooling's fixed shrinkage divided out, so
+    comparable across layers) where it has one, else the raw `grad_norm`.
+    """
     if probe is None:
         return None
     first, last = probe.layer(upstream), probe.layer(downstream)
-    if first is None or last is None or first.grad_norm is None or not last.grad_norm:
+    if first is None or last is None:
         return None
-    return first.grad_norm / last.grad_norm
+    for field_name in ("grad_profile", "grad_norm"):
+        top, bottom = getattr(first, field_name, None), getattr(last, field_name, None)
+        if top is not None and bottom:
+            return top / bottom
+    return None
 
 
 def confirms_gain(measured: float | None, low: float | None, high: float | None) -> bool | None:

@@ -44,7 +44,7 @@ from gradlint.analysis.static_paths import ResidualSum
 from gradlint.findings import Category, Finding, Severity
 from gradlint.model import LayerKind
 from gradlint.registry import Rule, RuleContext
-from gradlint.static_support import number, static_of
+from gradlint.static_support import folded_norm_hint, number, static_of
 from gradlint.verdict import confirms_gain, judged_finding, measured_ratio
 
 
@@ -97,10 +97,11 @@ def _finding(ctx: RuleContext, group: list[ResidualSum], gain: float, high: floa
         "scaled_branches": sum(1 for item in group if item.scaled),
         "measured_gradient_ratio": measured,
     }
+    branch_layers = [name for item in group for name in item.merge.branch]
     fix = (
         "scale every residual branch: a zero-initialised scalar (SkipInit/ReZero) or LayerScale "
         "(1e-5) on the branch output, Fixup (zero-init each branch's last layer), or a "
-        "normalization inside each branch"
+        f"normalization inside each branch{folded_norm_hint(ctx, branch_layers)}"
     )
     return judged_finding(RULE, ctx, first.merge, message, fix, evidence, confirms_gain(measured, None, high))
 

@@ -39,7 +39,7 @@ from typing import Iterator
 from gradlint.analysis.static_paths import PlainStack
 from gradlint.findings import Category, Finding, Severity
 from gradlint.registry import Rule, RuleContext
-from gradlint.static_support import SIGMOID_FAMILY, init_advice, norm_gain, number, static_of
+from gradlint.static_support import SIGMOID_FAMILY, folded_norm_hint, init_advice, norm_gain, number, static_of
 from gradlint.verdict import confirms_gain, judged_finding, measured_ratio
 
 
@@ -83,7 +83,10 @@ def _finding(ctx: RuleContext, stack: PlainStack, gain: float, low: float, high:
         "measured_gradient_ratio": measured,
     }
     confirmed = confirms_gain(measured, None if gain > high else low, high if gain > high else None)
-    fix = f"initialise the {worst.activation} layers with {advice}, or add a normalization after each weight"
+    fix = (
+        f"initialise the {worst.activation} layers with {advice}, or add a normalization after "
+        f"each weight{folded_norm_hint(ctx, stack.layers)}"
+    )
     return judged_finding(RULE, ctx, stack.layers[0], message, fix, evidence, confirmed)
 
 

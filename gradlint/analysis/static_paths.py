@@ -28,6 +28,7 @@ _TRANSPARENT_KINDS = frozenset({LayerKind.OTHER, LayerKind.POOL})
 # Yang et al. 2019: squared gradient norm grows by pi / (pi - 1) per BN-ReLU layer (wide
 # batch limit; smaller batches explode faster, so this is a lower bound).
 BATCHNORM_RELU_GAIN = math.pi / (math.pi - 1.0)
+_SMALL_BRANCH = 0.01  # a branch below 1% of the stream's second moment starts as the identity
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class PlainStack:
 class ResidualSum:
     merge: ResidualMerge
     normalized: bool  # the branch holds a normalization
-    scaled: bool  # a learned scale, a zero weight or a zero gamma shrinks the branch at init
+    scaled: bool  # a learned scale, zero weight or zero gamma makes the branch ~0 at init
     branch_ratio: float | None  # m(branch output) / m(skip input)
     growth: float | None  # m(merge) / m(fork): stream variance growth over the block
     on_main_path: bool
@@ -151,7 +152,7 @@ def _residual_sum(merge: ResidualMerge, shape: GraphShape, signals: Mapping[str,
     return ResidualSum(
         merge=merge,
         normalized=normalized,
-        scaled=any(_shrinks(layer) for layer in branch_layers),
+        scaled=any(_shrinks(layer) for layer in branch_layers) or (ratio is not None and ratio < _SMALL_BRANCH),
         branch_ratio=ratio,
         growth=growth,
         on_main_path=merge.merge in shape.main_path_set,

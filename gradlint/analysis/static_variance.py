@@ -19,11 +19,12 @@ pass its output on unchanged, so nothing is applied twice.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from gradlint.analysis.mean_field import ACTIVATIONS, canonical_activation, gaussian_expectation
 from gradlint.analysis.static_graph import GraphShape
+from gradlint.analysis.static_weights import onnx_output_scale
 from gradlint.model import Layer, LayerKind, LoadedModel
 
 _MATRIX_KINDS = frozenset({LayerKind.LINEAR, LayerKind.CONV})
@@ -65,7 +66,7 @@ def propagate(model: LoadedModel, shape: GraphShape) -> dict[str, LayerSignal]:
             owner = signals[absorbed[name]]
             signals[name] = _passed(owner.output_second_moment, absorbed[name])
         else:
-            signals[name] = _signal(layer, inputs, shape, signals, float_inputs)
+            signals[name] = _signal(model, layer, inputs, shape, signals, float_inputs)
     return signals
 
 
@@ -100,6 +101,7 @@ def _passed(moment: float | None, owner: str | None = None) -> LayerSignal:
 
 
 def _signal(
+    model: LoadedModel,
     layer: Layer,
     inputs: list[float | None],
     shape: GraphShape,
@@ -111,7 +113,11 @@ def _signal(
     if layer.kind == LayerKind.EMBEDDING and layer.weight is not None:
         return _passed(layer.weight.std**2 + layer.weight.mean**2)
     if layer.kind in _MATRIX_KINDS:
-        return _weight_signal(layer, _single(inputs), shape)
+        signal = _weight_signal(layer, _single(inputs), shape)
+        scale = onnx_output_scale(model, layer)
+        if scale == 1.0 or signal.output_second_moment is None:
+            return signal
+        return replace(signal, output_second_moment=signal.output_second_moment * scale)
     if layer.kind == LayerKind.NORM:
         return _passed(_norm_moment(layer))
     if layer.kind in _MERGE_KINDS:

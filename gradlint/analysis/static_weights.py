@@ -176,12 +176,28 @@ def _onnx_recurrent_names(proto: object, layer: Layer) -> list[str]:
 
 
 def _onnx_parameters(model: LoadedModel, layer: Layer) -> dict[str, torch.Tensor]:
+    """Tensors the layer's nodes read, by input name, through Identity aliases (exporters
+    deduplicate equal initializers into one initializer and Identity copies of it)."""
+    aliases = _identity_sources(model.source)
     read = {name for node in _onnx_nodes(model.source, layer) for name in node.input if name}
+    sources = {name: _follow(aliases, name) for name in read}
     known = _named_parameters(model)
-    found = {name: known[name] for name in read if name in known}
-    if len(found) < len(read):
-        found.update(_decoded_initializers(model.source, read - set(found)))
-    return found
+    missing = {source for source in sources.values() if source not in known}
+    decoded = _decoded_initializers(model.source, missing) if missing else {}
+    found = {name: known.get(source, decoded.get(source)) for name, source in sources.items()}
+    return {name: tensor for name, tensor in found.items() if tensor is not None}
+
+
+def _identity_sources(proto: object) -> dict[str, str]:
+    return {node.output[0]: node.input[0] for node in proto.graph.node if node.op_type == "Identity" and node.input}
+
+
+def _follow(aliases: Mapping[str, str], name: str) -> str:
+    seen = set()
+    while name in aliases and name not in seen:
+        seen.add(name)
+        name = aliases[name]
+    return name
 
 
 def _decoded_initializers(proto: object, names: set[str]) -> dict[str, torch.Tensor]:
@@ -214,6 +230,28 @@ def _named_parameters(model: LoadedModel) -> Mapping[str, torch.Tensor]:
     if model.runnable is not None:
         return dict(model.runnable.named_parameters())
     return {}
+
+
+def onnx_output_scale(model: LoadedModel, layer: Layer) -> float:
+    """Mean square of the learned per-channel scales an ONNX layer multiplies its output by.
+
+    An exported LayerScale (x * gamma) is a Mul by a vector initializer, folded into the weight
+    layer before it. Scalar constants are not counted: they are indistinguishable from the
+    constants of decomposed activations (GELU's 0.5), so an exported scalar SkipInit is missed.
+    """
+    if model.format != "onnx" or not _is_model_proto(model.source) or "Mul" not in layer.op_types:
+        return 1.0
+    parameters = layer_parameters(model, layer)
+    main = tuple(layer.weight.shape) if layer.weight is not None else None
+    factor = 1.0
+    for node in _onnx_nodes(model.source, layer):
+        if node.op_type != "Mul":
+            continue
+        for name in node.input:
+            tensor = parameters.get(name)
+            if tensor is not None and tensor.numel() > 1 and tuple(tensor.shape) != main:
+                factor *= rms(tensor) ** 2
+    return factor
 
 
 def rms(tensor: torch.Tensor) -> float:
