@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 
 import networkx as nx
 
@@ -90,40 +91,39 @@ class GraphShape:
         fork = self.dominators.get(merge)
         if len(inputs) < 2 or fork is None or fork == SOURCE:
             return None
-        between = {name: self._between(fork, name) for name in inputs}
-        shallow = {name: _weight_depth(self, fork, name, max) for name in inputs}
-        skip_input = min(inputs, key=lambda name: (_weight_depth(self, fork, name, min), self.position[name]))
-        skip_depth = _weight_depth(self, fork, skip_input, min)
-        branch_inputs = [name for name in inputs if name != skip_input and shallow[name] > skip_depth]
+        between = {name: self.between(fork, name) for name in inputs}
+        shallowest = {name: self._weight_depth(fork, name, between[name], min) for name in inputs}
+        deepest = {name: self._weight_depth(fork, name, between[name], max) for name in inputs}
+        skip_input = min(inputs, key=lambda name: (shallowest[name], self.position[name]))
+        branch_inputs = [n for n in inputs if n != skip_input and deepest[n] > shallowest[skip_input]]
         if not branch_inputs:
             return None
         branch = set().union(*(between[name] for name in branch_inputs)) - between[skip_input]
         return ResidualMerge(
             merge=merge,
             fork=fork,
-            branch=tuple(sorted(branch, key=self.position.__getitem__)),
-            skip=tuple(sorted(between[skip_input], key=self.position.__getitem__)),
+            branch=self._ordered(branch),
+            skip=self._ordered(between[skip_input]),
             branch_inputs=tuple(branch_inputs),
             skip_input=skip_input,
         )
 
-    def _between(self, fork: str, end: str) -> set[str]:
+    def between(self, fork: str, end: str) -> set[str]:
         """Layers after `fork` and up to `end` (inclusive) on paths fork -> end."""
         if end == fork:
             return set()
         return (nx.ancestors(self.graph.graph, end) | {end}) & nx.descendants(self.graph.graph, fork)
 
+    def _weight_depth(self, fork: str, end: str, nodes: set[str], pick: Callable[..., int]) -> int:
+        """Weight layers on the deepest (pick=max) or shallowest (pick=min) path fork -> end."""
+        depth: dict[str, int] = {fork: 0}
+        for name in self._ordered(nodes):
+            before = [depth[p] for p in self.graph.predecessors(name) if p in depth]
+            depth[name] = pick(before, default=0) + (1 if self.is_weight(name) else 0)
+        return depth.get(end, 0)
 
-def _weight_depth(shape: GraphShape, fork: str, end: str, pick: type(max)) -> int:
-    """Weight layers on the deepest (pick=max) or shallowest (pick=min) path fork -> end."""
-    if end == fork:
-        return 0
-    nodes = shape._between(fork, end)
-    depth: dict[str, int] = {fork: 0}
-    for name in sorted(nodes, key=shape.position.__getitem__):
-        before = [depth[p] for p in shape.graph.predecessors(name) if p in depth]
-        depth[name] = pick(before, default=0) + (1 if shape.is_weight(name) else 0)
-    return depth.get(end, 0)
+    def _ordered(self, names: set[str]) -> tuple[str, ...]:
+        return tuple(sorted(names, key=self.position.__getitem__))
 
 
 def _closed_graph(graph: LayerGraph) -> nx.DiGraph:
