@@ -24,8 +24,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from gradlint.analysis.facts import ProbeResult
+from gradlint.analysis.facts import LayerProbe, ProbeResult
 from gradlint.findings import Finding, Severity
+from gradlint.model import LayerGraph, LayerKind
 from gradlint.registry import Rule, RuleContext
 
 
@@ -89,21 +90,35 @@ def judged_finding(
     return rule.finding(ctx, node, message, fix, full, severity=verdict.severity)
 
 
-def measured_ratio(probe: ProbeResult | None, upstream: str, downstream: str) -> float | None:
+def measured_ratio(
+    probe: ProbeResult | None, upstream: str, downstream: str, graph: LayerGraph | None = None
+) -> float | None:
     """The measured gradient-norm ratio upstream / downstream (None: either not measured).
 
     Uses the probe's depth profile (`grad_profile`: pooling's fixed shrinkage divided out, so
-    comparable across layers) where it has one, else the raw `grad_norm`.
+    comparable across layers) where it has one, else the raw `grad_norm`. With the graph, an
+    unprobed ADD (a merge with no module to hook) is read at an input that feeds nothing else:
+    a sum passes its output gradient unchanged to each input.
     """
     if probe is None:
         return None
-    first, last = probe.layer(upstream), probe.layer(downstream)
+    first, last = _probed(probe, upstream, graph), _probed(probe, downstream, graph)
     if first is None or last is None:
         return None
     for field_name in ("grad_profile", "grad_norm"):
         top, bottom = getattr(first, field_name, None), getattr(last, field_name, None)
         if top is not None and bottom:
             return top / bottom
+    return None
+
+
+def _probed(probe: ProbeResult, name: str, graph: LayerGraph | None) -> LayerProbe | None:
+    found = probe.layer(name)
+    if found is not None or graph is None or name not in graph or graph.layer(name).kind != LayerKind.ADD:
+        return found
+    for source in graph.predecessors(name):
+        if graph.successors(source) == [name] and probe.layer(source) is not None:
+            return probe.layer(source)
     return None
 
 

@@ -52,7 +52,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         f"predicted gradient-norm ratio {number(gain)} (above {number(high)}) from "
         f"(pi/(pi-1))^({len(layers)}/2)"
     )
-    measured = measured_ratio(ctx.facts.probe, first, last)
+    measured = measured_ratio(ctx.facts.probe, first, last, ctx.model.graph)
     evidence = {
         "batchnorm_relu_layers": len(layers),
         "predicted_gradient_ratio": gain,

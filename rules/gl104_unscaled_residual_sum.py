@@ -88,7 +88,7 @@ def _finding(ctx: RuleContext, group: list[ResidualSum], gain: float, high: floa
         f"{last.merge}): predicted gradient-norm growth {number(gain)} (above {number(high)}), "
         f"x{number(typical)} variance per block"
     )
-    measured = measured_ratio(ctx.facts.probe, first.fork, last.merge)
+    measured = measured_ratio(ctx.facts.probe, first.fork, last.merge, ctx.model.graph)
     evidence = {
         "blocks": len(group),
         "predicted_gradient_ratio": gain,

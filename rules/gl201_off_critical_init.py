@@ -73,7 +73,7 @@ def _finding(ctx: RuleContext, stack: PlainStack, gain: float, low: float, high:
         f"chi = {number(per_layer)} per {worst.activation} layer at {worst.layer} "
         f"(sigma_w^2 = {number(_next_sigma(ctx, stack, worst.layer))}, critical is about {number(critical)})"
     )
-    measured = measured_ratio(ctx.facts.probe, stack.layers[0], stack.layers[-1])
+    measured = measured_ratio(ctx.facts.probe, stack.layers[0], stack.layers[-1], ctx.model.graph)
     evidence = {
         "predicted_gradient_ratio": gain,
         "threshold": high if gain > high else low,

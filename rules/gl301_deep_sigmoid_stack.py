@@ -56,7 +56,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"{stack.layers[-1]}): predicted gradient-norm ratio {number(gain)} (below {number(low)}), "
             f"E[sigmoid'^2] * sigma_w^2 = {number(typical)} per layer"
         )
-        measured = measured_ratio(ctx.facts.probe, stack.layers[0], stack.layers[-1])
+        measured = measured_ratio(ctx.facts.probe, stack.layers[0], stack.layers[-1], ctx.model.graph)
         evidence = {
             "sigmoid_layers": [step.layer for step in steps],
             "predicted_gradient_ratio": gain,

@@ -43,3 +43,16 @@ def test_confirmation_needs_half_the_predicted_effect_in_log_scale() -> None:
     assert confirms_gain(2.0, None, 10.0) is False
     assert confirms_gain(0.05, 0.01, None) is True
     assert confirms_gain(None, 0.01, 10.0) is None
+
+
+def test_an_unprobed_add_is_read_at_an_input_that_feeds_only_it() -> None:
+    from gradlint.model import Layer, LayerGraph, LayerKind
+
+    graph = LayerGraph()
+    for name, kind in (("stem", LayerKind.LINEAR), ("fc", LayerKind.LINEAR), ("add", LayerKind.ADD)):
+        graph.add_layer(Layer(name, kind))
+    for edge in (("stem", "fc"), ("stem", "add"), ("fc", "add")):
+        graph.add_edge(*edge)
+    probe = ProbeResult("cpu", 0, 8, layers=(LayerProbe("stem", grad_norm=6.0), LayerProbe("fc", grad_norm=2.0)))
+    assert measured_ratio(probe, "stem", "add") is None
+    assert measured_ratio(probe, "stem", "add", graph) == 3.0
