@@ -13,6 +13,8 @@ from gradlint.policy import Policy
 from gradlint.registry import RuleContext, rule_table, run_rules
 from gradlint.report.graph import layer_dict
 from gradlint.report.results import ModelError, ModelReport, Report
+from gradlint.time_limit import AnalysisTimeout, time_limit
+from gradlint.time_limit import check as check_time_limit
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,25 @@ def lint_loader(
     """`lint_target` for any way of loading (an in-memory nn.Module, for the Python API)."""
     options = settings.options_for(target)
     try:
+        with time_limit(options.timeout):
+            return _lint_loaded(target, load, settings, options, progress)
+    except AnalysisTimeout as timeout:
+        return ModelReport(path=target, format=None, error=ModelError("resource", str(timeout)))
+
+
+def _lint_loaded(
+    target: str,
+    load: Callable[[AnalysisOptions], LoadedModel],
+    settings: LintSettings,
+    options: AnalysisOptions,
+    progress: object | None,
+) -> ModelReport:
+    try:
         model = load(options)
+        check_time_limit()
         tolerance = settings.thresholds.get("GL902", {}).get("tolerance", PARITY_TOLERANCE)
         facts = analyse(model, options, parity_tolerance=tolerance, progress=progress)
+        check_time_limit()
     except GradlintError as error:
         return ModelReport(path=target, format=None, error=ModelError(error.code, error.message))
     except (MemoryError, RecursionError) as error:

@@ -83,6 +83,8 @@ def main() -> None:
 @click.option("--norm-stats", type=click.Choice(["batch", "running"]), default=None,
               help="Normalization statistics: the batch's own (training) or the stored ones.")
 @click.option("--no-probe", is_flag=True, help="Static rules only: run no forward/backward probe.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Give up on a model after this long (default 600; 0: no bound).")
 @click.option("--trust-pickle", is_flag=True, help="Allow unpickling whole modules (runs code from the file).")
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
 @click.option("--show-fixes", is_flag=True, help="Print each finding's fix under it.")

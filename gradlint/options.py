@@ -8,6 +8,8 @@ import torch
 DEFAULT_SEED = 0
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_SEQUENCE_LENGTH = 16
+# Seconds one model may take (load + analysis + rules); 0 means no bound.
+DEFAULT_TIMEOUT_S = 600.0
 
 _DTYPES = {
     "float16": torch.float16,
@@ -49,6 +51,7 @@ class AnalysisOptions:
     probe: bool = True
     parity: bool = True
     trust_pickle: bool = False
+    timeout: float = DEFAULT_TIMEOUT_S
     inputs: InputOverrides = field(default_factory=InputOverrides)
 
     def torch_device(self) -> torch.device:

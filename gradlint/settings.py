@@ -58,6 +58,7 @@ def _options(raw: Mapping[str, Any], config: FileConfig) -> AnalysisOptions:
         norm_stats=str(_pick(raw, config, "norm_stats", "norm-stats", defaults.norm_stats)),
         probe=not raw.get("no_probe", False),
         trust_pickle=bool(raw.get("trust_pickle", False)),
+        timeout=_timeout(_pick(raw, config, "timeout", "timeout", defaults.timeout)),
         inputs=parse_input_strings(
             InputStrings(
                 tuple(raw.get("input_shapes") or ()),
@@ -73,6 +74,16 @@ def _options(raw: Mapping[str, Any], config: FileConfig) -> AnalysisOptions:
     if options.batch_size < 1:
         raise UsageError("batch-size must be at least 1")
     return options
+
+
+def _timeout(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"timeout must be a number of seconds, not {value!r}") from None
+    if seconds < 0 or seconds != seconds:
+        raise UsageError("timeout must be 0 (no bound) or a positive number of seconds")
+    return seconds
 
 
 def build_settings(raw: Mapping[str, Any], cwd: Path) -> LintSettings:
