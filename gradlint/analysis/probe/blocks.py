@@ -1,0 +1,76 @@
+"""Vectors of the probes' Krylov methods: tuples of tensors split into independent blocks.
+
+A Jacobian that never mixes indices along some axes (the batch axis of a per-sample layer,
+the channel axis of a batch-statistics norm) is block diagonal; its spectral norm is the
+largest of the blocks' spectral norms. Solving every block at once means one product per
+iteration for all blocks together, with every inner product and norm taken per block.
+
+`Blocks` names those axes for each tensor of a vector (in the same order, same sizes), and
+gives per-block inner products as a flat `[n_blocks]` tensor plus the way back to a shape
+that broadcasts against each tensor.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+Vector = tuple[torch.Tensor, ...]
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Block axes per tensor of a vector; `()` for every tensor means one block."""
+
+    axes: tuple[tuple[int, ...], ...]
+    sizes: tuple[int, ...]
+
+    @classmethod
+    def single(cls, count: int) -> "Blocks":
+        return cls(tuple(() for _ in range(count)), ())
+
+    @classmethod
+    def along(cls, tensors: Sequence[torch.Tensor], axes: Sequence[int]) -> "Blocks":
+        """The same axes on every tensor (all tensors share their sizes there)."""
+        sizes = tuple(tensors[0].shape[a] for a in axes)
+        return cls(tuple(tuple(axes) for _ in tensors), sizes)
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.sizes)
+
+    def dot(self, a: Vector, b: Vector) -> torch.Tensor:
+        """Per-block inner products <a, b>, shape [count], in float64."""
+        total = None
+        for x, y, axes in zip(a, b, self.axes):
+            part = self._per_block(x * y, axes)
+            total = part if total is None else total + part
+        return total
+
+    def norm(self, a: Vector) -> torch.Tensor:
+        return self.dot(a, a).clamp_min(0).sqrt()
+
+    def scale(self, a: Vector, factors: torch.Tensor) -> Vector:
+        """Each block of `a` times its factor (factors: shape [count])."""
+        return tuple(x * self._broadcast(factors, x, axes) for x, axes in zip(a, self.axes))
+
+    def _per_block(self, values: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
+        rest = [d for d in range(values.dim()) if d not in axes]
+        moved = values.permute(*axes, *rest) if axes else values
+        return moved.reshape(self.count, -1).sum(dim=1, dtype=torch.float64)
+
+    def _broadcast(self, factors: torch.Tensor, like: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
+        shape = [1] * like.dim()
+        for axis, size in zip(axes, self.sizes):
+            shape[axis] = size
+        order = sorted(range(len(axes)), key=lambda i: axes[i])
+        values = factors.reshape(self.sizes) if axes else factors.reshape(())
+        if axes:
+            values = values.permute(*order)
+        return values.reshape(shape).to(like.dtype)
+
+
+def combine(a: Vector, b: Vector, alpha: float = 1.0) -> Vector:
+    return tuple(x + alpha * y for x, y in zip(a, b))

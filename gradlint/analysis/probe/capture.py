@@ -1,0 +1,120 @@
+"""The forward + backward probe pass: one forward with a tap on every layer, one backward.
+
+The tap records, at each layer's first call, the tensors the layer read and its output,
+statistics of that output (`forward_stats`), and a hook that takes the squared norm of the
+gradient reaching the output. The backward pass (`gradients`) seeds the outputs with unit
+cotangents and takes every parameter's gradient in the same pass. The autograd graph is kept
+afterwards: the Jacobian probes run on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import torch
+
+from gradlint.analysis.probe.forward_stats import ActivationInfo, output_stats
+from gradlint.model import Runnable
+
+
+@dataclass
+class LayerRecord:
+    """One layer as the probe pass saw it."""
+
+    name: str
+    position: int
+    inputs: tuple[torch.Tensor, ...]
+    differentiable: tuple[int, ...]  # positions of float inputs on the gradient path
+    output: torch.Tensor
+    stats: dict[str, torch.Tensor] = field(default_factory=dict)
+    grad_squared: torch.Tensor | None = None
+    input_grad_squared: torch.Tensor | None = None
+
+    def take_grad(self, grad: torch.Tensor) -> None:
+        self.grad_squared = _add(self.grad_squared, _squared_norm(grad))
+
+    def take_input_grad(self, grad: torch.Tensor) -> None:
+        self.input_grad_squared = _add(self.input_grad_squared, _squared_norm(grad))
+
+    @property
+    def float_output(self) -> bool:
+        return self.output.is_floating_point()
+
+
+@dataclass
+class ProbePass:
+    records: dict[str, LayerRecord]
+    inputs: dict[str, torch.Tensor]
+    outputs: dict[str, torch.Tensor]  # float outputs on the gradient path
+    hooks: list[torch.utils.hooks.RemovableHandle] = field(default_factory=list)
+
+    def remove_hooks(self) -> None:
+        """Later backward passes over the same graph (Jacobian probes) must not count."""
+        for handle in self.hooks:
+            handle.remove()
+        self.hooks.clear()
+
+
+def forward_pass(
+    runnable: Runnable,
+    inputs: Mapping[str, torch.Tensor],
+    float_inputs: Sequence[str],
+    activation_of: Callable[[str], ActivationInfo],
+    watch_inputs_of: frozenset[str] = frozenset(),
+) -> ProbePass:
+    """Run the model once with the recording tap; float inputs become leaves with gradients."""
+    leaves = {
+        name: (t.detach().requires_grad_(True) if name in float_inputs else t)
+        for name, t in inputs.items()
+    }
+    records: dict[str, LayerRecord] = {}
+    hooks: list[torch.utils.hooks.RemovableHandle] = []
+
+    def tap(name: str, tensors: Sequence[torch.Tensor], output: torch.Tensor) -> torch.Tensor:
+        if name in records or not isinstance(output, torch.Tensor):
+            return output
+        record = _record(name, len(records), tensors, output, activation_of(name))
+        records[name] = record
+        if output.requires_grad and output.is_floating_point():
+            hooks.append(output.register_hook(record.take_grad))
+        if name in watch_inputs_of:
+            for position in record.differentiable:
+                hooks.append(tensors[position].register_hook(record.take_input_grad))
+        return output
+
+    with torch.enable_grad():
+        outputs = runnable.forward(leaves, tap)
+    on_path = {
+        name: value for name, value in outputs.items()
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.requires_grad
+    }
+    return ProbePass(records, leaves, on_path, hooks)
+
+
+def _record(
+    name: str, position: int, tensors: Sequence[torch.Tensor], output: torch.Tensor, info: ActivationInfo
+) -> LayerRecord:
+    differentiable = tuple(
+        i for i, t in enumerate(tensors)
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad
+    )
+    record = LayerRecord(name, position, tuple(tensors), differentiable, output)
+    if output.is_floating_point():
+        record.stats = output_stats(output, info)
+    return record
+
+
+def _squared_norm(grad: torch.Tensor) -> torch.Tensor:
+    return tensor_norm(grad).double() ** 2
+
+
+def tensor_norm(value: torch.Tensor) -> torch.Tensor:
+    """L2 norm in the tensor's own precision, half types widened to float32."""
+    value = value.detach()
+    if value.dtype not in (torch.float32, torch.float64):
+        value = value.float()
+    return torch.linalg.vector_norm(value)
+
+
+def _add(total: torch.Tensor | None, value: torch.Tensor) -> torch.Tensor:
+    return value if total is None else total + value

@@ -1,0 +1,32 @@
+"""The backward probe's output cotangents: a random unit vector per sample.
+
+Each sample's cotangent is drawn over all of its float output entries together and scaled to
+norm 1, so the gradient that reaches a layer is Jᵀu for a random unit u: the standard probe
+of how a unit signal at the output comes back through the network. When some float output
+has no batch axis (its first dimension is not the batch), samples cannot be told apart and
+the whole cotangent is scaled to norm sqrt(batch) instead, the same total.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+
+def unit_cotangents(
+    outputs: Sequence[torch.Tensor], batch: int, generator: torch.Generator
+) -> tuple[tuple[torch.Tensor, ...], bool]:
+    """(cotangents, per_sample): drawn on the CPU from `generator`, moved to each output's device."""
+    draws = [
+        torch.randn(o.shape, generator=generator, dtype=torch.float64) for o in outputs
+    ]
+    per_sample = batch > 1 and all(o.dim() > 0 and o.shape[0] == batch for o in outputs)
+    if per_sample:
+        squared = sum(d.reshape(batch, -1).pow(2).sum(dim=1) for d in draws)
+        scale = squared.rsqrt()
+        draws = [d * scale.reshape(-1, *([1] * (d.dim() - 1))) for d in draws]
+    else:
+        total = math.sqrt(sum(float(d.pow(2).sum()) for d in draws)) or 1.0
+        draws = [d * (math.sqrt(max(batch, 1)) / total) for d in draws]
+    return tuple(d.to(device=o.device, dtype=o.dtype) for d, o in zip(draws, outputs)), per_sample

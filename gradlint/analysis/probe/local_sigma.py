@@ -1,0 +1,153 @@
+"""sigma_max of each layer's local Jacobian d(output)/d(inputs) at the probe inputs.
+
+Definition: the spectral norm of the Jacobian of the layer's whole-batch output with respect
+to its whole-batch inputs (all distinct float inputs on the gradient path, jointly). For a
+layer that treats samples independently this Jacobian is block diagonal, and its norm is the
+largest per-sample sigma_max: each sample gets its own Krylov iteration, all in one batched
+computation. A layer that couples samples (batch-statistics normalization) is solved on the
+batch as one vector.
+
+How (see `structure`): elementwise layers are read off one product; layers whose Jacobian is
+the same for every sample (and token) are solved on one of them; everything else runs the
+Lanczos-accelerated power iteration of `lanczos`, one block per independent slice, with
+products from the probe pass's own autograd graph (`GraphJacobian`, nothing recomputed).
+Any product route that fails on a layer falls back to the next: graph, function re-run with
+double backward, torch.func.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import torch
+
+from gradlint.analysis.probe.blocks import Blocks
+from gradlint.analysis.probe.capture import LayerRecord
+from gradlint.analysis.probe.jacobian import (
+    FunctionJacobian,
+    GraphJacobian,
+    JacobianOperator,
+    forward_jvp,
+    gram,
+)
+from gradlint.analysis.probe.lanczos import top_singular_value
+from gradlint.analysis.probe.layer_call import LayerCall
+from gradlint.analysis.probe.structure import Structure, detect_structure
+
+
+@dataclass(frozen=True)
+class SigmaSettings:
+    tolerance: float
+    max_iterations: int
+
+
+@dataclass(frozen=True)
+class SigmaResult:
+    sigma_max: float
+    iterations: int
+    converged: bool
+    method: str  # diagonal | constant | lanczos
+    blocks: int
+
+
+def layer_sigma(
+    record: LayerRecord,
+    function: Callable[..., torch.Tensor],
+    settings: SigmaSettings,
+    generator: torch.Generator,
+) -> SigmaResult | None:
+    """None when the layer has no float input on the gradient path (an embedding lookup)."""
+    if not record.differentiable or not record.float_output:
+        return None
+    call = LayerCall.of_record(function, record)
+    structure = _structure(call, generator)
+    if structure.diagonal:
+        return _diagonal(call, record)
+    if structure.constant_axes:
+        one = call.narrowed({axis: 1 for axis in structure.constant_axes})
+        if one is None and 0 in structure.constant_axes:
+            one = call.narrowed({0: 1})
+        if one is not None:
+            narrowed = [a for a, n in enumerate(one.output_shape) if n == 1 < call.output_shape[a]]
+            axes = [a for a in structure.block_axes if a not in narrowed]
+            return _solve(_function_operators(one), axes, "constant", settings, generator)
+    operators = _graph_operator(record, call), *_function_operators(call)
+    return _solve(operators, structure.block_axes, "lanczos", settings, generator)
+
+
+def _structure(call: LayerCall, generator: torch.Generator) -> Structure:
+    test = call.narrowed({0: 2}) or call
+    with torch.no_grad():
+        output = test(*test.primals)
+    return detect_structure(_jvp(test), test.primals, output, generator)
+
+
+def _jvp(call: LayerCall) -> Callable:
+    def product(tangents):
+        try:
+            return forward_jvp(call, call.primals, tangents)
+        except Exception:  # no forward-mode rule for some op: double backward instead
+            return GraphJacobian.of_function(call, call.primals).jvp(tangents)
+
+    return product
+
+
+def _diagonal(call: LayerCall, record: LayerRecord) -> SigmaResult:
+    squared = None
+    for index in range(len(call.primals)):
+        tangents = tuple(
+            torch.ones_like(x) if i == index else torch.zeros_like(x) for i, x in enumerate(call.primals)
+        )
+        diagonal = _jvp(call)(tangents)[0]
+        squared = diagonal.square() if squared is None else squared + diagonal.square()
+    sigma = float(squared.max().sqrt()) if squared.numel() else 0.0
+    return SigmaResult(sigma, 1, True, "diagonal", squared.numel())
+
+
+def _graph_operator(record: LayerRecord, call: LayerCall) -> Callable[[], JacobianOperator]:
+    return lambda: GraphJacobian((record.output,), call.graph_inputs)
+
+
+def _function_operators(call: LayerCall) -> tuple[Callable[[], JacobianOperator], ...]:
+    return (
+        lambda: GraphJacobian.of_function(call, call.primals),
+        lambda: FunctionJacobian(call, call.primals),
+    )
+
+
+def _solve(
+    operators: Iterable[Callable[[], JacobianOperator]],
+    axes: Iterable[int],
+    method: str,
+    settings: SigmaSettings,
+    generator: torch.Generator,
+) -> SigmaResult:
+    failure: Exception | None = None
+    for make in operators:
+        try:
+            operator = make()
+            return _lanczos(operator, tuple(axes), method, settings, generator)
+        except Exception as error:  # try the next way of taking products
+            failure = error
+    raise RuntimeError(f"no Jacobian product worked: {failure}") from failure
+
+
+def _lanczos(
+    operator: JacobianOperator,
+    axes: tuple[int, ...],
+    method: str,
+    settings: SigmaSettings,
+    generator: torch.Generator,
+) -> SigmaResult:
+    inputs = operator.inputs
+    blocks = Blocks.along(inputs, axes) if axes else Blocks.single(len(inputs))
+    start = tuple(
+        torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device, x.dtype)
+        for x in inputs
+    )
+    estimate = top_singular_value(
+        gram(operator), start, blocks, settings.tolerance, settings.max_iterations
+    )
+    if isinstance(operator, GraphJacobian):
+        operator.close()
+    return SigmaResult(estimate.sigma_max, estimate.iterations, estimate.converged, method, blocks.count)

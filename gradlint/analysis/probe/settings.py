@@ -1,0 +1,22 @@
+"""Knobs of the probes, with the defaults the CLI uses.
+
+The probe batch size is `AnalysisOptions.batch_size` (DEFAULT_BATCH_SIZE = 8): enough samples
+that per-sample maxima and batch statistics mean something, small enough that a probe costs
+about as much as one training step. A model whose declared batch is fixed (1) keeps it. When
+the model does not fit in device memory the batch is halved until it does (down to 1), and a
+'probe-batch-reduced' Diagnostic says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gradlint.analysis.probe.lanczos import DEFAULT_TOLERANCE
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    tolerance: float = DEFAULT_TOLERANCE  # relative change of sigma_max that stops an iteration
+    layer_max_iterations: int = 64
+    end_to_end_max_iterations: int = 64
+    layer_sigma: bool = True
+    end_to_end: bool = True
