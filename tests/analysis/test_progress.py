@@ -29,6 +29,7 @@ def test_line_appears_after_the_delay_and_is_rewritten_in_place() -> None:
     assert text.startswith("\rgradlint: layer sigma_max 2/10")
     assert text.endswith("\rgradlint: end-to-end sigma_max 0/1")
     line("done", 1, 1)
-    assert stream.getvalue().endswith("\rgradlint: done 1/1" + " " * 19)  # blanks the longer line
+    longer = len("gradlint: end-to-end sigma_max 0/1")
+    assert stream.getvalue().endswith("\r" + "gradlint: done 1/1".ljust(longer))  # blanks the rest
     line.finish()
     assert stream.getvalue().endswith("\r")
