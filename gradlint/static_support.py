@@ -5,7 +5,7 @@ import math
 import weakref
 from typing import Iterable
 
-from gradlint.analysis.static import StaticFacts, static_facts
+from gradlint.analysis.static import StaticFacts, empty_static_facts, static_facts_or_diagnostic
 from gradlint.model import LayerKind
 from gradlint.registry import RuleContext
 
@@ -16,12 +16,15 @@ _computed: "weakref.WeakKeyDictionary[object, StaticFacts]" = weakref.WeakKeyDic
 
 def static_of(ctx: RuleContext) -> StaticFacts:
     """The model's static facts: from the pipeline, or computed once here when a caller ran the
-    rules on Facts without them (a rule test, a third-party driver)."""
+    rules on Facts without them (a rule test, a third-party driver). When the analysis cannot
+    run (the pipeline then reported a 'static-failed' diagnostic) the facts are empty and the
+    static rules stay silent."""
     if ctx.facts.static is not None:
         return ctx.facts.static
     graph = ctx.model.graph
     if graph not in _computed:
-        _computed[graph] = static_facts(ctx.model)
+        facts, _ = static_facts_or_diagnostic(ctx.model)
+        _computed[graph] = facts if facts is not None else empty_static_facts()
     return _computed[graph]
 
 

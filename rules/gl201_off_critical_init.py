@@ -67,11 +67,12 @@ def _finding(ctx: RuleContext, stack: PlainStack, gain: float, low: float, high:
     advice, critical = init_advice(worst.activation)
     direction = "above" if gain > high else "below"
     per_layer = worst.scale_factor
+    sigma = _next_sigma(ctx, stack, worst.layer)
     message = (
         f"predicted gradient-norm ratio {number(gain)} across {len(stack.layers)} layers "
         f"({stack.layers[0]} .. {stack.layers[-1]}), {direction} {number(high if gain > high else low)}: "
         f"chi = {number(per_layer)} per {worst.activation} layer at {worst.layer} "
-        f"(sigma_w^2 = {number(_next_sigma(ctx, stack, worst.layer))}, critical is about {number(critical)})"
+        f"(sigma_w^2 = {number(sigma)}{_default_init_note(sigma)}, critical is about {number(critical)})"
     )
     measured = measured_ratio(ctx.facts.probe, stack.layers[0], stack.layers[-1], ctx.model.graph)
     evidence = {
@@ -88,6 +89,13 @@ def _finding(ctx: RuleContext, stack: PlainStack, gain: float, low: float, high:
         f"each weight{folded_norm_hint(ctx, stack.layers)}"
     )
     return judged_finding(RULE, ctx, stack.layers[0], message, fix, evidence, confirmed)
+
+
+def _default_init_note(sigma_w2: float | None) -> str:
+    """PyTorch's default Linear/Conv init (kaiming_uniform_, a=sqrt(5)) has variance 1/(3 fan_in)."""
+    if sigma_w2 is not None and abs(sigma_w2 * 3.0 - 1.0) < 0.1:
+        return ": PyTorch's default init"
+    return ""
 
 
 def _next_sigma(ctx: RuleContext, stack: PlainStack, layer: str) -> float | None:

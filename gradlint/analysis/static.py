@@ -118,6 +118,11 @@ def static_facts(model: LoadedModel) -> StaticFacts:
     )
 
 
+def empty_static_facts() -> StaticFacts:
+    """Facts that predict nothing: for a model the static analysis could not read."""
+    return StaticFacts({}, (), 0, 0, 0, (), (), (), (), None)
+
+
 def static_facts_or_diagnostic(model: LoadedModel) -> tuple[StaticFacts | None, list[Diagnostic]]:
     """static_facts, or a Diagnostic saying why the static analysis could not run."""
     try:
