@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from static_lint import CALIBRATION, RULE_MODELS, codes, lint_static, load, run_static_rules
+from static_lint import CALIBRATION, RULE_MODELS, codes, lint_static, load
 
 from gradlint.analysis.facts import Facts
 from gradlint.analysis.static import static_facts
