@@ -51,6 +51,9 @@ def test_batch_norm_batch_mode_matches_ort_training_mode(onnx_helpers):
     want = onnx_helpers.run_ort(model, inputs)[0]
     got = onnx_helpers.run_executor(model, inputs, norm_mode="batch")[0]
     assert onnx_helpers.relative_error(got.numpy(), want) < 1e-5
+    # a training-mode node keeps batch statistics in the parity ('running') mode too
+    got_running = onnx_helpers.run_executor(model, inputs, norm_mode="running")[0]
+    assert onnx_helpers.relative_error(got_running.numpy(), want) < 1e-5
 
 
 def test_batch_norm_per_activation_opset_7(onnx_helpers):

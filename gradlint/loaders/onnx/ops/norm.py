@@ -1,8 +1,10 @@
 """Normalization: BatchNormalization (batch or running statistics), Instance-, LayerNorm.
 
-BatchNormalization follows the executor's norm mode, not the node: 'batch' normalizes with
-the batch's own (biased) statistics as training would, without touching the stored ones;
-'running' uses the stored mean and variance, as inference does. Before opset 9, `spatial=0`
+BatchNormalization follows the executor's norm mode: 'batch' normalizes with the batch's own
+(biased) statistics as training would, without touching the stored ones; 'running' uses the
+stored mean and variance, as inference does — unless the node itself says
+`training_mode=1` (opset 14+, training-mode exports), whose inference semantics are the batch
+statistics too, so parity with onnxruntime holds. Before opset 9, `spatial=0`
 stores statistics per activation (shape [C, D1, ...]) instead of per channel.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ def batch_normalization(ctx: OpContext, inputs: list, attrs: dict) -> list:
     x, scale, bias, mean, var = inputs[:5]
     eps = attrs.get("epsilon", 1e-5)
     per_activation = ctx.opset < 9 and attrs.get("spatial", 1) == 0
-    if ctx.norm_mode == "batch":
+    if ctx.norm_mode == "batch" or attrs.get("training_mode", 0) == 1:
         y = _batch_statistics_norm(x, scale, bias, eps, per_activation)
     else:
         # folded into one scale and shift: two full-size ops instead of four
