@@ -17,6 +17,7 @@ from gradlint.loaders import sniff
 from gradlint.loaders.onnx.external_data import load_external_data
 from gradlint.loaders.onnx.normalize import normalize, real_input_names
 from gradlint.loaders.onnx.postprocess import cut_postprocessing
+from gradlint.loaders.onnx.tensor_check import check_tensor_data
 from gradlint.model import Diagnostic
 
 
@@ -42,6 +43,7 @@ def read_onnx_checked(path: str | Path) -> ReadResult:
     file = Path(path)
     model = parse_model_file(file)
     load_external_data(model, file.parent)
+    check_tensor_data(model)
     model, notes = normalize(model)
     cut = cut_postprocessing(model)
     return ReadResult(model, notes + cut)

@@ -1,0 +1,27 @@
+"""Code-built cases the fuzzer found bugs with; replayed on every run (see test_corpus.py)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import onnx
+from onnx import TensorProto, helper
+
+
+def _model(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorProto], output: str,
+           ir_version: int = 8, opset: int = 17) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, "corpus", [], [helper.make_tensor_value_info(output, TensorProto.FLOAT, None)],
+                              initializer=initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = ir_version
+    return model
+
+
+def scalar_initializer_without_data() -> onnx.ModelProto:
+    """A 0-d FLOAT initializer with empty raw data: numpy reshape failed in the executor."""
+    weight = onnx.TensorProto(name="w0", data_type=TensorProto.FLOAT, raw_data=b"")
+    return _model([helper.make_node("Relu", ["w0"], ["t0"])], [weight], "t0", ir_version=3, opset=1)
+
+
+CASES: dict[str, Callable[[], onnx.ModelProto]] = {
+    "scalar_initializer_without_data": scalar_initializer_without_data,
+}

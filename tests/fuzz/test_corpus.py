@@ -1,0 +1,21 @@
+"""Replay the regression corpus: code-built cases and the files in corpus/, every run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corpus_cases import CASES
+from harness import lint_bytes, lint_file
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_code_built_case(name: str) -> None:
+    lint_bytes(CASES[name]().SerializeToString())
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.onnx")), ids=lambda path: path.name)
+def test_corpus_file(path: Path) -> None:
+    lint_file(path)
