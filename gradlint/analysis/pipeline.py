@@ -37,7 +37,7 @@ def analyse(
     if model.runnable is not None and options.probe:
         probe, probe_notes = _run_probes(model, options, progress)
         diagnostics += probe_notes
-    return Facts(diagnostics=tuple(diagnostics), parity=parity, probe=probe, static=static)
+    return Facts(diagnostics=_unique(diagnostics), parity=parity, probe=probe, static=static)
 
 
 def _check_parity(
@@ -53,7 +53,7 @@ def _check_parity(
         note = Diagnostic(kind="parity-unavailable", message=f"onnxruntime could not run the model: {reason}")
         return None, [note]
     except Exception as error:  # the executor itself failed: a finding, never a traceback
-        return None, [_execution_failed(error)]
+        return None, [_execution_failed(error, model)]
     return result, list(parity_diagnostics(result))
 
 
@@ -67,13 +67,33 @@ def _run_probes(
     except torch.cuda.OutOfMemoryError:
         return None, [Diagnostic(kind="probe-failed", message="the probe did not fit in device memory")]
     except Exception as error:  # a finding, never a traceback
-        return None, [_execution_failed(error)]
+        return None, [_execution_failed(error, model)]
     return result, list(getattr(result, "diagnostics", ()))
 
 
-def _execution_failed(error: Exception) -> Diagnostic:
-    """The model raised while gradlint ran it; name the node when the executor said which."""
-    node = getattr(error, "node", None)
+def _layer_covering(model: LoadedModel, node: str | None) -> str | None:
+    """The layer whose ops include `node` (findings point at layers), else the node itself."""
+    for layer in model.graph.layers():
+        if node is not None and node in layer.nodes:
+            return layer.name
+    return node
+
+
+def _unique(diagnostics: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Parity and probe can fail on the same node with the same error: say it once."""
+    seen: set[tuple[str, str | None, str]] = set()
+    kept = []
+    for diagnostic in diagnostics:
+        key = (diagnostic.kind, diagnostic.node, diagnostic.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(diagnostic)
+    return tuple(kept)
+
+
+def _execution_failed(error: Exception, model: LoadedModel) -> Diagnostic:
+    """The model raised while gradlint ran it; name the layer when the executor said which node."""
+    node = _layer_covering(model, getattr(error, "node", None))
     op_type = getattr(error, "op_type", None)
     cause = " ".join(str(error).split()) or type(error).__name__
     return Diagnostic(

@@ -26,6 +26,11 @@ class OnnxExecutionError(ModelLoadError):
 
     code = "execution"
 
+    def __init__(self, message: str, node: str | None = None, op_type: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node  # read by the pipeline to point the GL907 finding at the node
+        self.op_type = op_type
+
 
 @dataclass(frozen=True)
 class RunState:
@@ -63,7 +68,9 @@ def run_node(node: CompiledNode, env: Env, state: RunState) -> None:
     except Exception as exc:  # any op failure becomes a one-line error naming the node
         message = " ".join(str(exc).split())[:300]
         raise OnnxExecutionError(
-            f"ONNX node {node.name} ({node.op_type}) failed: {type(exc).__name__}: {message}"
+            f"ONNX node {node.name} ({node.op_type}) failed: {type(exc).__name__}: {message}",
+            node=node.name,
+            op_type=node.op_type,
         ) from exc
     values = [result] if isinstance(result, torch.Tensor) else list(result)
     for name, value in zip(node.outputs, values):
@@ -92,4 +99,6 @@ def _read(env: Env, name: str, node: CompiledNode | None) -> torch.Tensor:
         return env[name]
     except KeyError:
         where = f" (needed by node {node.name})" if node is not None else ""
-        raise OnnxExecutionError(f"ONNX value {name} was not computed{where}") from None
+        raise OnnxExecutionError(
+            f"ONNX value {name} was not computed{where}", node=node.name if node is not None else None
+        ) from None

@@ -66,7 +66,26 @@ def session_options() -> ort.SessionOptions:
     return options
 
 
+# An IR version every onnxruntime of the last years reads; newer IR versions add features
+# (types, metadata) that models valid at an older IR version do not use.
+_FALLBACK_IR_VERSION = 10
+
+
 def _session(model: onnx.ModelProto) -> ort.InferenceSession:
+    """A session; a model stamped with an IR version newer than this onnxruntime reads (a fresh
+    onnx library writes its newest) is retried once at an older IR version."""
+    try:
+        return _build_session(model)
+    except Exception as error:
+        if "IR version" not in str(error) or model.ir_version <= _FALLBACK_IR_VERSION:
+            raise
+    downgraded = onnx.ModelProto()
+    downgraded.CopyFrom(model)
+    downgraded.ir_version = _FALLBACK_IR_VERSION
+    return _build_session(downgraded)
+
+
+def _build_session(model: onnx.ModelProto) -> ort.InferenceSession:
     providers = ["CPUExecutionProvider"]
     if model.ByteSize() < _SERIALIZE_LIMIT:
         return ort.InferenceSession(
