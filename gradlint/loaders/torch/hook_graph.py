@@ -18,9 +18,10 @@ from gradlint.model import Layer, LayerGraph, LayerKind, WeightStats
 _RECURRENT = (nn.RNNBase,)
 _CONV = (nn.modules.conv._ConvNd,)
 _NORM_NAMES = {
-    "BatchNorm": "batch_norm", "SyncBatchNorm": "batch_norm", "InstanceNorm": "instance_norm",
-    "LayerNorm": "layer_norm", "GroupNorm": "group_norm", "RMSNorm": "rms_norm",
-    "LocalResponseNorm": "local_response_norm",
+    # The ONNX and torch.export graphs' vocabulary, so rules read one set of names.
+    "BatchNorm": "batchnorm", "SyncBatchNorm": "batchnorm", "InstanceNorm": "instancenorm",
+    "LayerNorm": "layernorm", "GroupNorm": "groupnorm", "RMSNorm": "rmsnorm",
+    "LocalResponseNorm": "lrn",
 }
 _ACTIVATION_NAMES = {
     "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "PReLU": "prelu", "RReLU": "rrelu",

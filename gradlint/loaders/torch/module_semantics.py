@@ -48,7 +48,9 @@ def probe_semantics(root: nn.Module, mode: str) -> Iterator[None]:
             module._buffers.update(buffers)
         with torch.no_grad():
             for target, saved in restore:
-                target.copy_(saved)
+                # .data: the scripted module's forward saved these tensors for backward, and a
+                # version bump here would fail that backward; the values are the same ones.
+                target.data.copy_(saved)
         for module, flag in inplace:
             module.inplace = flag
         for module, flag in zip(modules, training):

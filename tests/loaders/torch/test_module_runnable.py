@@ -110,7 +110,7 @@ def test_default_paths_and_hook_graph_kinds() -> None:
                      "lstm": LayerKind.RECURRENT, "head": LayerKind.LINEAR}
     conv = graph.layer("conv")
     assert conv.fan_in == 2 * 9 and conv.fan_out == 4 * 9
-    assert conv.activation == "relu" and conv.normalization == "batch_norm"
+    assert conv.activation == "relu" and conv.normalization == "batchnorm"
     assert conv.weight.scaled_std == pytest.approx(conv.weight.std * 18 ** 0.5)
     assert graph.successors("conv") == ["bn"] and graph.successors("lstm") == ["head"]
     assert graph.layer("lstm").fan_in == 4

@@ -113,10 +113,6 @@ def test_probes_agree_across_hooked_forms(forms: dict[str, LoadedModel], file_pr
     assert result.end_to_end_sigma_max == pytest.approx(file_probe.end_to_end_sigma_max, rel=1e-4)
 
 
-@pytest.mark.xfail(
-    raises=RuntimeError, strict=False,
-    reason="module_semantics restores scripted BatchNorm buffers in place before the backward pass",
-)
 def test_torchscript_probe_agrees_end_to_end(forms: dict[str, LoadedModel], file_probe) -> None:
     result = _run_probes()(forms["torchscript"], PROBE_OPTIONS)
     assert not result.layers or all(p.grad_norm is None for p in result.layers)
