@@ -22,6 +22,14 @@ def scalar_initializer_without_data() -> onnx.ModelProto:
     return _model([helper.make_node("Relu", ["w0"], ["t0"])], [weight], "t0", ir_version=3, opset=1)
 
 
+def reduce_mean_without_inputs() -> onnx.ModelProto:
+    """A ReduceMean with no inputs: graph building indexed node.input[0] (IndexError)."""
+    weight = helper.make_tensor("w0", TensorProto.FLOAT, [2], [1.0, 2.0])
+    nodes = [helper.make_node("ReduceMean", [], ["t0"], name="n0"), helper.make_node("Relu", ["w0"], ["t1"])]
+    return _model(nodes, [weight], "t0")
+
+
 CASES: dict[str, Callable[[], onnx.ModelProto]] = {
     "scalar_initializer_without_data": scalar_initializer_without_data,
+    "reduce_mean_without_inputs": reduce_mean_without_inputs,
 }

@@ -5,9 +5,10 @@ whose data does not match their shape, unknown domains and ops, odd opsets and d
 """
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from hypothesis import strategies as st
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 OPS = (
     "Relu", "Sigmoid", "Tanh", "Add", "Mul", "MatMul", "Gemm", "Conv", "Reshape", "Transpose",
@@ -42,6 +43,27 @@ def value_infos(draw: st.DrawFn, name: str) -> onnx.ValueInfoProto:
 
 @st.composite
 def initializers(draw: st.DrawFn, name: str) -> onnx.TensorProto:
+    """Mostly well-formed tensors (so cases reach the executor), sometimes mismatched ones."""
+    if draw(st.sampled_from([True, True, True, False])):
+        return draw(well_formed_tensors(name))
+    return draw(mismatched_tensors(name))
+
+
+@st.composite
+def well_formed_tensors(draw: st.DrawFn, name: str) -> onnx.TensorProto:
+    shape = tuple(draw(st.lists(st.integers(0, 4), max_size=4)))
+    dtype = draw(st.sampled_from([np.float32, np.float32, np.int64, np.float16, np.bool_]))
+    special = draw(st.sampled_from([0.0, 1.0, -1.0, np.nan, np.inf, 1e30]))
+    values = np.random.default_rng(draw(st.integers(0, 2**16))).normal(size=shape)
+    if draw(st.booleans()) and values.size:
+        values.flat[0] = special
+    with np.errstate(all="ignore"):
+        array = values.astype(dtype) if dtype is not np.int64 else np.nan_to_num(values).astype(dtype)
+    return numpy_helper.from_array(array, name)
+
+
+@st.composite
+def mismatched_tensors(draw: st.DrawFn, name: str) -> onnx.TensorProto:
     """A tensor whose stored data may or may not match its declared shape."""
     dims = draw(st.lists(st.sampled_from([0, 1, 2, 3, 4, 8, -1, 2**33]), max_size=3))
     tensor = onnx.TensorProto(name=name, data_type=draw(st.sampled_from(ELEM_TYPES)))
@@ -99,8 +121,8 @@ def nonsense_models(draw: st.DrawFn) -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes, "nonsense",
         [draw(value_infos(name)) for name in input_names],
-        [draw(value_infos(name)) for name in draw(st.lists(st.sampled_from(outputs + ["dangling"]),
-                                                           min_size=0, max_size=2, unique=True))],
+        [draw(value_infos(name)) for name in draw(st.lists(st.sampled_from(outputs * 4 + ["dangling"]),
+                                                           min_size=1, max_size=2, unique=True))],
         initializer=[draw(initializers(name)) for name in init_names],
     )
     opsets = [helper.make_opsetid("", draw(st.sampled_from([1, 7, 11, 13, 17, 18, 21, 99, -1])))]

@@ -15,6 +15,7 @@ import onnx
 from gradlint.errors import ModelLoadError, UnsafeModelError
 from gradlint.loaders import sniff
 from gradlint.loaders.onnx.external_data import load_external_data
+from gradlint.loaders.onnx.node_check import check_node_arity
 from gradlint.loaders.onnx.normalize import normalize, real_input_names
 from gradlint.loaders.onnx.postprocess import cut_postprocessing
 from gradlint.loaders.onnx.tensor_check import check_tensor_data
@@ -44,6 +45,7 @@ def read_onnx_checked(path: str | Path) -> ReadResult:
     model = parse_model_file(file)
     load_external_data(model, file.parent)
     check_tensor_data(model)
+    check_node_arity(model)
     model, notes = normalize(model)
     cut = cut_postprocessing(model)
     return ReadResult(model, notes + cut)
