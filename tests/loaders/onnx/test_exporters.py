@@ -16,17 +16,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from fixtures.onnx_exports import (  # noqa: E402
-    EXPORTERS,
-    MODELS,
+    CASES,
     ExportedModel,
     ExportFailed,
     export_model,
 )
 from gradlint.loaders.onnx.executor import OnnxRunnable, build_runnable  # noqa: E402
-from gradlint.loaders.onnx.parity import check_parity  # noqa: E402
+from gradlint.loaders.onnx.parity import check_parity, relative_error  # noqa: E402
 
 TOLERANCE = 1e-4
-CASES = [(model, exporter) for model in MODELS for exporter in EXPORTERS]
 
 
 class Exports:
@@ -88,8 +86,28 @@ def test_backward_gives_finite_gradients(exports, model, exporter):
 
 def test_bn_folding_is_visible_in_the_exports(exports):
     """Conv -> BN folds into the Conv in eval exports; a BN after a ReLU cannot fold."""
-    for exporter in EXPORTERS:
+    for exporter in ("dynamo", "legacy", "legacy-opset13"):
         ops = exports.get("cnn_batchnorm", exporter).op_types
         assert "BatchNormalization" in ops and "Conv" in ops
         resnet = exports.get("resnet", exporter).op_types
         assert "BatchNormalization" not in resnet
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("model, exporter", [
+    ("unet", "dynamo"),
+    ("hf_bert", "dynamo"),
+    ("hf_llama", "legacy"),
+    ("hf_llama", "dynamo-opset23"),
+])
+def test_runs_on_cuda_as_on_cpu(exports, model, exporter):
+    """The exporter-only ops (Resize, ConvTranspose, GatherND, Sin/Cos, Attention) on CUDA."""
+    exported = exports.get(model, exporter)
+    runnable = exports.runnable(exported)
+    runnable.set_norm_mode("running")
+    with torch.no_grad():
+        on_cpu = runnable.forward(exported.inputs)
+        on_cuda = runnable.to("cuda").forward(exported.inputs)
+    for name, value in on_cpu.items():
+        # cuDNN may use TF32 for convolutions: 1e-3 rather than the CPU parity tolerance
+        assert relative_error(on_cuda[name].cpu().numpy(), value.numpy()) < 1e-3

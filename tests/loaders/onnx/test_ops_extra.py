@@ -7,6 +7,7 @@ import torch
 from onnx import helper
 
 from gradlint.loaders.onnx.executor import build_runnable
+from gradlint.loaders.onnx.parity import relative_error as parity_relative_error
 
 
 def randn(*shape: int, seed: int = 0) -> np.ndarray:
@@ -332,3 +333,67 @@ def _gradcheck(onnx_helpers, op, inputs, attrs=None, opset=17):
 ])
 def test_gradients_match_finite_differences(onnx_helpers, op, inputs, attrs, opset):
     _gradcheck(onnx_helpers, op, inputs, attrs, opset)
+
+
+def attention_inputs(q_heads: int = 4, kv_heads: int = 4, q_len: int = 5, kv_len: int = 5):
+    return {"q": randn(2, q_heads, q_len, 8), "k": randn(2, kv_heads, kv_len, 8, seed=1),
+            "v": randn(2, kv_heads, kv_len, 6, seed=2)}
+
+
+def past_inputs(mask: np.ndarray | None = None) -> dict:
+    return {**attention_inputs(q_len=3, kv_len=3), "m": mask,
+            "pk": randn(2, 4, 2, 8, seed=5), "pv": randn(2, 4, 2, 6, seed=6)}
+
+
+@pytest.mark.parametrize("attrs", [{}, {"is_causal": 1}, {"scale": 0.3, "softcap": 2.0}])
+def test_attention(onnx_helpers, attrs):
+    onnx_helpers.check_node("Attention", attention_inputs(), attrs, opset=23)
+
+
+def test_attention_grouped_query_heads(onnx_helpers):
+    onnx_helpers.check_node("Attention", attention_inputs(kv_heads=2), {"is_causal": 1}, opset=23)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.float32])
+@pytest.mark.parametrize("causal", [0, 1])
+def test_attention_masks(onnx_helpers, dtype, causal):
+    keep = np.random.default_rng(3).random((2, 1, 5, 5)) > 0.3
+    keep[..., 0] = True  # every query sees at least one key
+    mask = keep if dtype == np.bool_ else np.where(keep, 0.5, -4.0).astype(np.float32)
+    attrs = {"is_causal": causal, "softcap": 1.5}
+    onnx_helpers.check_node("Attention", {**attention_inputs(), "m": mask}, attrs, opset=23)
+
+
+def test_attention_query_that_sees_no_key_gets_zeros(onnx_helpers):
+    keep = np.ones((2, 1, 5, 5), bool)
+    keep[0, 0, 1] = False
+    inputs = {**attention_inputs(), "m": keep}
+    onnx_helpers.check_node("Attention", inputs, {}, opset=23)
+    _gradcheck(onnx_helpers, "Attention", inputs, {}, 23)  # finite despite the blind query
+
+
+def test_attention_three_d_inputs(onnx_helpers):
+    inputs = {"q": randn(2, 5, 32), "k": randn(2, 7, 16, seed=1), "v": randn(2, 7, 12, seed=2)}
+    attrs = {"q_num_heads": 4, "kv_num_heads": 2}
+    onnx_helpers.check_node("Attention", inputs, attrs, opset=23)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])
+@pytest.mark.parametrize("softcap", [0.0, 3.0])
+def test_attention_with_past_and_every_output(onnx_helpers, mode, softcap):
+    """Causal with a cache: query i sees keys up to i + 2; mode 2 holds -inf where masked."""
+    mask = np.where(np.random.default_rng(4).random((2, 1, 3, 5)) > 0.3, 0.5, -4.0)
+    inputs = past_inputs(mask.astype(np.float32))
+    attrs = {"qk_matmul_output_mode": mode, "softcap": softcap, "is_causal": 1}
+    names = ["y", "present_key", "present_value", "qk"]
+    node = helper.make_node("Attention", list(inputs), names, **attrs)
+    model = onnx_helpers.make_model([node], inputs, names, 23)
+    reference = onnx_helpers.run_ort(model, inputs)
+    ours = onnx_helpers.run_executor(model, inputs)
+    for got, want in zip(ours, reference):
+        assert parity_relative_error(got.numpy(), want) < 1e-5  # -inf must match -inf
+
+
+def test_attention_gradients(onnx_helpers):
+    inputs = attention_inputs(kv_heads=2, q_len=3, kv_len=4)
+    _gradcheck(onnx_helpers, "Attention", inputs, {"is_causal": 1, "softcap": 2.0}, opset=23)
