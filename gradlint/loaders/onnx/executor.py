@@ -146,10 +146,16 @@ class OnnxRunnable:
         self._norm_mode = mode
 
     def named_parameters(self) -> Iterator[tuple[str, torch.Tensor]]:
-        """Float initializers of the main graph and of subgraphs, as leaf tensors."""
+        """Float initializers of the main graph and of subgraphs, as leaf tensors.
+
+        Exponents of Pow are left out: exporters store the 2.0 of a decomposed norm or the 3.0
+        of tanh-GELU as initializers, nobody trains them, and d(x^p)/dp = x^p log x is NaN
+        wherever x < 0, which a probe would read as a numerics failure.
+        """
         for program in self._program.walk_programs():
+            exponents = {node.inputs[1] for node in program.nodes if node.op_type == "Pow" and len(node.inputs) > 1}
             for name, tensor in program.initializers.items():
-                if tensor.is_floating_point():
+                if tensor.is_floating_point() and name not in exponents:
                     yield name, tensor
 
     def _prepare(self, value: torch.Tensor) -> torch.Tensor:

@@ -242,3 +242,20 @@ def test_graph_input_layer_is_tapped_first():
     order = []
     runnable.forward({"x": torch.randn(2, 3)}, tap=lambda n, ins, out: order.append(n) or out)
     assert order == ["x", "fc1", "fc2"]
+
+
+def test_pow_exponents_are_not_parameters():
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from gradlint.loaders.onnx.executor import build_runnable
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "w"], ["h"]), helper.make_node("Pow", ["h", "p"], ["y"])],
+        "pow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(np.ones(3, np.float32), "w"), numpy_helper.from_array(np.array(2.0, np.float32), "p")],
+    )
+    runnable, _ = build_runnable(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    assert [name for name, _ in runnable.named_parameters()] == ["w"]
