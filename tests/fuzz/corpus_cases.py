@@ -29,7 +29,19 @@ def reduce_mean_without_inputs() -> onnx.ModelProto:
     return _model(nodes, [weight], "t0")
 
 
-CASES: dict[str, Callable[[], onnx.ModelProto]] = {
-    "scalar_initializer_without_data": scalar_initializer_without_data,
-    "reduce_mean_without_inputs": reduce_mean_without_inputs,
+def node_name_not_utf8() -> bytes:
+    """A bit flip inside a node name: protobuf hands out bytes, a regex on names raised TypeError."""
+    weight = helper.make_tensor("w0", TensorProto.FLOAT, [2], [1.0, 2.0])
+    model = _model([helper.make_node("Relu", ["w0"], ["t0"], name="/layer\x7e/Relu")], [weight], "t0")
+    return model.SerializeToString().replace(b"/layer\x7e/", b"/layer\xfe/")
+
+
+def _serialized(build: Callable[[], onnx.ModelProto]) -> Callable[[], bytes]:
+    return lambda: build().SerializeToString()
+
+
+CASES: dict[str, Callable[[], bytes]] = {
+    "scalar_initializer_without_data": _serialized(scalar_initializer_without_data),
+    "reduce_mean_without_inputs": _serialized(reduce_mean_without_inputs),
+    "node_name_not_utf8": node_name_not_utf8,
 }

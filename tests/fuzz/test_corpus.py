@@ -13,7 +13,7 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_code_built_case(name: str) -> None:
-    lint_bytes(CASES[name]().SerializeToString())
+    lint_bytes(CASES[name]())
 
 
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.onnx")), ids=lambda path: path.name)

@@ -1,4 +1,4 @@
-"""Refuse nodes with fewer or more inputs/outputs than their standard op allows.
+"""Refuse nodes with fewer or more inputs/outputs than their standard op allows, or non-text names.
 
 Graph building reads `node.input[0]` of known ops; a file with a zero-input ReduceMean made
 that an IndexError (found by fuzzing). Unknown ops and custom domains are left to the
@@ -15,6 +15,7 @@ _STANDARD_DOMAINS = ("", "ai.onnx")
 
 
 def check_node_arity(model: onnx.ModelProto) -> None:
+    check_names_are_text(model)
     opset = max((o.version for o in model.opset_import if o.domain in _STANDARD_DOMAINS), default=1)
     for graph in _graphs(model.graph):
         for node in graph.node:
@@ -22,6 +23,18 @@ def check_node_arity(model: onnx.ModelProto) -> None:
             if problem:
                 name = node.name or node.op_type
                 raise ModelLoadError(f"malformed ONNX node {name!r} ({node.op_type}): {problem}")
+
+
+def check_names_are_text(model: onnx.ModelProto) -> None:
+    """A corrupt file can hold names that are not UTF-8; protobuf then hands out bytes."""
+    for graph in _graphs(model.graph):
+        values = (*graph.input, *graph.output, *graph.value_info, *graph.initializer)
+        names = [value.name for value in values]
+        for node in graph.node:
+            names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+            names += [attribute.name for attribute in node.attribute]
+        if any(not isinstance(name, str) for name in names):
+            raise ModelLoadError("not an ONNX model: a name is not valid UTF-8 (the file is corrupt)")
 
 
 def _arity_problem(node: onnx.NodeProto, opset: int) -> str | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import onnx
 import pytest
 from onnx import TensorProto, helper
 
@@ -38,3 +39,10 @@ def test_wrong_arity_is_refused_naming_the_node(node, expected: str) -> None:
 )
 def test_well_formed_and_unknown_nodes_pass(node) -> None:
     check_node_arity(_model(node))
+
+
+def test_a_name_that_is_not_utf8_is_a_corrupt_file() -> None:
+    model = _model(helper.make_node("Relu", ["x"], ["y"], name="/a~/Relu"))
+    corrupt = onnx.load_from_string(model.SerializeToString().replace(b"/a~/", b"/a\xfe/"))
+    with pytest.raises(ModelLoadError, match="not valid UTF-8"):
+        check_node_arity(corrupt)
