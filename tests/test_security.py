@@ -14,7 +14,7 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from onnx import TensorProto, helper
 
 from gradlint.api import LintSettings, lint_target
@@ -35,7 +35,7 @@ class _WritesAFile:
         return exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",)
 
 
-def _check(*args: str) -> "click.testing.Result":  # noqa: F821
+def _check(*args: str) -> Result:
     return CliRunner().invoke(main, ["check", "--no-probe", *args])
 
 
