@@ -24,6 +24,7 @@ LeakyReLU/GELU where units must not die.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 from gradlint.analysis.static_variance import RELU_FAMILY
@@ -59,8 +60,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _warning(finding: Finding) -> Finding:
-    from dataclasses import replace
-
     return replace(finding, severity=Severity.WARNING)
 
 

@@ -27,6 +27,7 @@ named layers in float32 under autocast.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Iterator
 
 from gradlint.findings import Category, Finding, Severity
@@ -72,8 +73,6 @@ def _gradient_range(ctx: RuleContext) -> Iterator[Finding]:
         evidence = {"span": span, "threshold": usable}
         fix = "fix the gradient flow (GL402), or train in bfloat16 rather than float16"
         finding = judged_finding(RULE, ctx, low_node, message, fix, evidence, basis=Basis.MEASURED)
-        from dataclasses import replace
-
         yield replace(finding, severity=Severity.INFO)
 
 
