@@ -4,6 +4,10 @@ On the main thread of a POSIX process a SIGALRM timer interrupts whatever Python
 running (a C kernel finishes first). Elsewhere (threads, Windows) the bound is checked between
 phases with `check()`. The interruption is a BaseException so that the `except Exception`
 blocks turning probe failures into diagnostics cannot swallow it.
+
+Native code that may run for ever (an onnxruntime Loop with a huge trip count) never returns
+to Python for the signal to land; it registers a cancel hook with `cancel_when_expired`, which
+a watchdog thread calls at the deadline.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 class AnalysisTimeout(BaseException):
     """The analysis of one model ran past its --timeout."""
@@ -27,6 +31,8 @@ def timeout_message(seconds: float) -> str:
 
 
 _deadline = threading.local()
+_hooks_lock = threading.Lock()
+_cancel_hooks: dict[int, Callable[[], None]] = {}
 
 
 def _can_use_alarm() -> bool:
@@ -41,10 +47,14 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
     previous_deadline = getattr(_deadline, "value", None)
     _deadline.value = (time.monotonic() + seconds, seconds)
+    watchdog = threading.Timer(seconds, _cancel_native_work)
+    watchdog.daemon = True
+    watchdog.start()
     if not _can_use_alarm():
         try:
             yield
         finally:
+            watchdog.cancel()
             _deadline.value = previous_deadline
         return
 
@@ -56,9 +66,30 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     try:
         yield
     finally:
+        watchdog.cancel()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)
         _deadline.value = previous_deadline
+
+
+@contextmanager
+def cancel_when_expired(cancel: Callable[[], None]) -> Iterator[None]:
+    """Call `cancel` (from another thread) if the current time limit expires in the body."""
+    key = id(cancel)
+    with _hooks_lock:
+        _cancel_hooks[key] = cancel
+    try:
+        yield
+    finally:
+        with _hooks_lock:
+            _cancel_hooks.pop(key, None)
+
+
+def _cancel_native_work() -> None:
+    with _hooks_lock:
+        hooks = list(_cancel_hooks.values())
+    for cancel in hooks:
+        cancel()
 
 
 def check() -> None:

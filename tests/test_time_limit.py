@@ -11,7 +11,7 @@ from gradlint.api import LintSettings, lint_loader
 from gradlint.errors import UsageError
 from gradlint.options import DEFAULT_TIMEOUT_S, AnalysisOptions
 from gradlint.settings import build_settings
-from gradlint.time_limit import AnalysisTimeout, check, time_limit
+from gradlint.time_limit import AnalysisTimeout, cancel_when_expired, check, time_limit
 
 
 def _settings(timeout: float) -> LintSettings:
@@ -84,3 +84,46 @@ def test_settings_default_cli_and_config(tmp_path) -> None:
 def test_replace_keeps_other_options() -> None:
     options = replace(AnalysisOptions(), timeout=1.0)
     assert options.seed == AnalysisOptions().seed and options.timeout == 1.0
+
+
+def test_native_work_is_cancelled_at_the_deadline() -> None:
+    cancelled = threading.Event()
+    with pytest.raises(AnalysisTimeout):
+        with time_limit(0.2):
+            with cancel_when_expired(cancelled.set):
+                assert cancelled.wait(timeout=5)  # a native call blocking until it is told to stop
+            time.sleep(1)  # back in Python: the alarm lands
+
+
+def _endless_loop_model(path) -> None:
+    """A Loop whose trip count is 10**12: onnxruntime would run it for days."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def info(name: str, elem: int, dims: list[int]) -> onnx.ValueInfoProto:
+        return helper.make_tensor_value_info(name, elem, dims)
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+        "body", [info("i", TensorProto.INT64, []), info("cond_in", TensorProto.BOOL, []), info("v_in", TensorProto.FLOAT, [2])],
+        [info("cond_out", TensorProto.BOOL, []), info("v_out", TensorProto.FLOAT, [2])],
+        initializer=[numpy_helper.from_array(np.ones(2, np.float32), "one")],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["M", "c", "x"], ["y"], body=body)], "endless",
+        [info("x", TensorProto.FLOAT, [2])], [info("y", TensorProto.FLOAT, [2])],
+        initializer=[numpy_helper.from_array(np.array(10**12, np.int64), "M"),
+                     numpy_helper.from_array(np.array(True), "c")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+
+
+def test_an_endless_onnx_loop_stops_at_the_timeout(tmp_path) -> None:
+    from gradlint.api import lint_target
+
+    _endless_loop_model(tmp_path / "endless.onnx")
+    started = time.monotonic()
+    report = lint_target(str(tmp_path / "endless.onnx"), LintSettings(options=AnalysisOptions(device="cpu", timeout=2)))
+    assert time.monotonic() - started < 15
+    assert report.error is not None and report.error.message == "analysis exceeded --timeout 2 s"

@@ -16,6 +16,8 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from gradlint.time_limit import cancel_when_expired
+
 # Protobuf refuses to serialize messages of 2 GiB or more; keep a margin for the header.
 _SERIALIZE_LIMIT = 2**31 - 2**24
 
@@ -44,7 +46,11 @@ def run_onnxruntime(
         session = _session(model)
         feeds = _feeds(session, inputs)
         names = [output.name for output in session.get_outputs()]
-        values = session.run(names, feeds)
+        run_options = ort.RunOptions()
+        run_options.log_severity_level = 4  # a cancelled run logs an error line otherwise
+        # --timeout: a Loop with a huge trip count never returns to Python; ask ORT to stop.
+        with cancel_when_expired(lambda: setattr(run_options, "terminate", True)):
+            values = session.run(names, feeds, run_options)
     except ParityUnavailable:
         raise
     except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph/... types
