@@ -36,6 +36,15 @@ def node_name_not_utf8() -> bytes:
     return model.SerializeToString().replace(b"/layer\x7e/", b"/layer\xfe/")
 
 
+def tensor_attribute_without_tensor() -> onnx.ModelProto:
+    """A bit flip left ConstantOfShape's `value` typed TENSOR with no tensor: numpy_helper raised
+    TypeError (UNDEFINED element type) while compiling the node."""
+    node = helper.make_node("ConstantOfShape", ["shape"], ["t0"], name="n0")
+    node.attribute.add(name="value", type=onnx.AttributeProto.TENSOR)
+    shape = helper.make_tensor("shape", TensorProto.INT64, [1], [2])
+    return _model([node], [shape], "t0")
+
+
 def _serialized(build: Callable[[], onnx.ModelProto]) -> Callable[[], bytes]:
     return lambda: build().SerializeToString()
 
@@ -44,4 +53,5 @@ CASES: dict[str, Callable[[], bytes]] = {
     "scalar_initializer_without_data": _serialized(scalar_initializer_without_data),
     "reduce_mean_without_inputs": _serialized(reduce_mean_without_inputs),
     "node_name_not_utf8": node_name_not_utf8,
+    "tensor_attribute_without_tensor": _serialized(tensor_attribute_without_tensor),
 }

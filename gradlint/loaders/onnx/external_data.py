@@ -23,7 +23,9 @@ def iter_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
         yield sparse.indices
     for node in graph.node:
         for attribute in node.attribute:
-            if attribute.HasField("t"):
+            # A TENSOR attribute whose tensor is absent (a corrupt file) still yields one,
+            # empty, so that tensor_check refuses it.
+            if attribute.HasField("t") or attribute.type == onnx.AttributeProto.TENSOR:
                 yield attribute.t
             yield from attribute.tensors
             if attribute.HasField("g"):

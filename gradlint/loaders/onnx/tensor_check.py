@@ -25,7 +25,8 @@ def check_tensor_data(model: onnx.ModelProto) -> None:
     for tensor in iter_tensors(model.graph):
         problem = tensor_problem(tensor)
         if problem:
-            raise ModelLoadError(f"malformed ONNX tensor {tensor.name!r}: {problem}")
+            name = repr(tensor.name) if tensor.name else "(unnamed)"
+            raise ModelLoadError(f"malformed ONNX tensor {name}: {problem}")
 
 
 def tensor_problem(tensor: onnx.TensorProto) -> str | None:
