@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 
 settings.register_profile(
-    "ci", max_examples=12, deadline=None, derandomize=True, suppress_health_check=_QUIET,
+    "ci", max_examples=25, deadline=None, derandomize=True, suppress_health_check=_QUIET,
     database=None, print_blob=True,
 )
 settings.register_profile(

@@ -16,6 +16,7 @@ def test_code_built_case(name: str) -> None:
     lint_bytes(CASES[name]())
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.onnx")), ids=lambda path: path.name)
-def test_corpus_file(path: Path) -> None:
-    lint_file(path)
+def test_corpus_files() -> None:
+    """Files are for cases too big to build in code; none so far is."""
+    for path in sorted(CORPUS.glob("*.onnx")):
+        lint_file(path)
