@@ -127,3 +127,19 @@ def test_an_endless_onnx_loop_stops_at_the_timeout(tmp_path) -> None:
     report = lint_target(str(tmp_path / "endless.onnx"), LintSettings(options=AnalysisOptions(device="cpu", timeout=2)))
     assert time.monotonic() - started < 15
     assert report.error is not None and report.error.message == "analysis exceeded --timeout 2 s"
+
+
+def test_an_outer_alarm_survives_the_analysis() -> None:
+    import signal
+
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with time_limit(5):
+            pass
+        time.sleep(0.6)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == [signal.SIGALRM]
