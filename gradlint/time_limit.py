@@ -7,7 +7,7 @@ blocks turning probe failures into diagnostics cannot swallow it.
 
 Native code that may run for ever (an onnxruntime Loop with a huge trip count) never returns
 to Python for the signal to land; it registers a cancel hook with `cancel_when_expired`, which
-a watchdog thread calls at the deadline.
+a watchdog thread, alive only around that call, calls at the deadline.
 """
 from __future__ import annotations
 
@@ -31,8 +31,6 @@ def timeout_message(seconds: float) -> str:
 
 
 _deadline = threading.local()
-_hooks_lock = threading.Lock()
-_cancel_hooks: dict[int, Callable[[], None]] = {}
 
 
 def _can_use_alarm() -> bool:
@@ -47,14 +45,10 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
     previous_deadline = getattr(_deadline, "value", None)
     _deadline.value = (time.monotonic() + seconds, seconds)
-    watchdog = threading.Timer(seconds, _cancel_native_work)
-    watchdog.daemon = True
-    watchdog.start()
     if not _can_use_alarm():
         try:
             yield
         finally:
-            watchdog.cancel()
             _deadline.value = previous_deadline
         return
 
@@ -67,7 +61,6 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     try:
         yield
     finally:
-        watchdog.cancel()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)
         _deadline.value = previous_deadline
@@ -78,22 +71,19 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 @contextmanager
 def cancel_when_expired(cancel: Callable[[], None]) -> Iterator[None]:
-    """Call `cancel` (from another thread) if the current time limit expires in the body."""
-    key = id(cancel)
-    with _hooks_lock:
-        _cancel_hooks[key] = cancel
+    """Call `cancel` from a watchdog thread if the current time limit expires in the body."""
+    current = getattr(_deadline, "value", None)
+    if current is None:
+        yield
+        return
+    watchdog = threading.Timer(max(current[0] - time.monotonic(), 0.0), cancel)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         yield
     finally:
-        with _hooks_lock:
-            _cancel_hooks.pop(key, None)
-
-
-def _cancel_native_work() -> None:
-    with _hooks_lock:
-        hooks = list(_cancel_hooks.values())
-    for cancel in hooks:
-        cancel()
+        watchdog.cancel()
+        watchdog.join()
 
 
 def check() -> None:
