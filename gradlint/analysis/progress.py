@@ -2,7 +2,9 @@
 
 `terminal_progress()` returns a callback `(phase, done, total)` that rewrites one line on
 stderr ("gradlint: layer sigma_max 12/53") once the probe has run for `delay` seconds, and
-`None` when stderr is not a terminal, so pipes and CI logs stay clean. `finish()` clears it.
+`None` when stderr is not a terminal, so pipes and CI logs stay clean. `finish()` clears it
+(`run_probes` calls it when the probes end). `TerminalProgress` is the same class, under the
+name the CLI imports.
 """
 from __future__ import annotations
 
@@ -42,3 +44,6 @@ def terminal_progress(stream: TextIO | None = None, delay: float = 1.0) -> Progr
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
     return ProgressLine(stream, delay) if isatty is not None and isatty() else None
+
+
+TerminalProgress = ProgressLine

@@ -6,8 +6,8 @@ largest of the blocks' spectral norms. Solving every block at once means one pro
 iteration for all blocks together, with every inner product and norm taken per block.
 
 `Blocks` names those axes for each tensor of a vector (in the same order, same sizes), and
-gives per-block inner products as a flat `[n_blocks]` tensor plus the way back to a shape
-that broadcasts against each tensor.
+gives per-block inner products as a flat `[count]` tensor plus fused in-place updates
+(y += c x per block) so an iteration makes few passes over memory and no host round trips.
 """
 from __future__ import annotations
 
@@ -42,35 +42,37 @@ class Blocks:
         return math.prod(self.sizes)
 
     def dot(self, a: Vector, b: Vector) -> torch.Tensor:
-        """Per-block inner products <a, b>, shape [count], in float64."""
+        """Per-block inner products <a, b>, shape [count], float64 (summed in the input type)."""
         total = None
         for x, y, axes in zip(a, b, self.axes):
-            part = self._per_block(x * y, axes)
+            xs, ys = self._rows(x, axes), self._rows(y, axes)
+            part = (xs.unsqueeze(1) @ ys.unsqueeze(2)).reshape(-1).double()
             total = part if total is None else total + part
         return total
 
     def norm(self, a: Vector) -> torch.Tensor:
         return self.dot(a, a).clamp_min(0).sqrt()
 
+    def add_scaled_(self, target: Vector, source: Vector, factors: torch.Tensor) -> None:
+        """target += factors * source, each block by its own factor, in place."""
+        for y, x, axes in zip(target, source, self.axes):
+            y.addcmul_(x, self._broadcast(factors, x, axes))
+
     def scale(self, a: Vector, factors: torch.Tensor) -> Vector:
         """Each block of `a` times its factor (factors: shape [count])."""
         return tuple(x * self._broadcast(factors, x, axes) for x, axes in zip(a, self.axes))
 
-    def _per_block(self, values: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
+    def _rows(self, values: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
+        """[count, rest] (a view when the block axes lead; a copy otherwise)."""
         rest = [d for d in range(values.dim()) if d not in axes]
         moved = values.permute(*axes, *rest) if axes else values
-        return moved.reshape(self.count, -1).sum(dim=1, dtype=torch.float64)
+        return moved.reshape(self.count, -1)
 
     def _broadcast(self, factors: torch.Tensor, like: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
         shape = [1] * like.dim()
         for axis, size in zip(axes, self.sizes):
             shape[axis] = size
         order = sorted(range(len(axes)), key=lambda i: axes[i])
-        values = factors.reshape(self.sizes) if axes else factors.reshape(())
-        if axes:
-            values = values.permute(*order)
-        return values.reshape(shape).to(like.dtype)
-
-
-def combine(a: Vector, b: Vector, alpha: float = 1.0) -> Vector:
-    return tuple(x + alpha * y for x, y in zip(a, b))
+        values = factors.to(device=like.device, dtype=like.dtype)
+        values = values.reshape(self.sizes).permute(*order) if axes else values.reshape(())
+        return values.reshape(shape)

@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 
 from gradlint.analysis.probe.forward_stats import ActivationInfo, output_stats
+from gradlint.analysis.probe.jacobian import twice_differentiable
 from gradlint.model import Runnable
 
 
@@ -82,7 +83,7 @@ def forward_pass(
                 hooks.append(tensors[position].register_hook(record.take_input_grad))
         return output
 
-    with torch.enable_grad():
+    with torch.enable_grad(), twice_differentiable():
         outputs = runnable.forward(leaves, tap)
     on_path = {
         name: value for name, value in outputs.items()

@@ -19,14 +19,15 @@ def unit_cotangents(
 ) -> tuple[tuple[torch.Tensor, ...], bool]:
     """(cotangents, per_sample): drawn on the CPU from `generator`, moved to each output's device."""
     draws = [
-        torch.randn(o.shape, generator=generator, dtype=torch.float64) for o in outputs
+        torch.randn(o.shape, generator=generator, dtype=torch.float64 if o.dtype == torch.float64 else torch.float32)
+        for o in outputs
     ]
     per_sample = batch > 1 and all(o.dim() > 0 and o.shape[0] == batch for o in outputs)
     if per_sample:
-        squared = sum(d.reshape(batch, -1).pow(2).sum(dim=1) for d in draws)
+        squared = sum(d.reshape(batch, -1).pow(2).sum(dim=1, dtype=torch.float64) for d in draws)
         scale = squared.rsqrt()
-        draws = [d * scale.reshape(-1, *([1] * (d.dim() - 1))) for d in draws]
+        draws = [d * scale.to(d.dtype).reshape(-1, *([1] * (d.dim() - 1))) for d in draws]
     else:
-        total = math.sqrt(sum(float(d.pow(2).sum()) for d in draws)) or 1.0
+        total = math.sqrt(sum(float(d.pow(2).sum(dtype=torch.float64)) for d in draws)) or 1.0
         draws = [d * (math.sqrt(max(batch, 1)) / total) for d in draws]
     return tuple(d.to(device=o.device, dtype=o.dtype) for d, o in zip(draws, outputs)), per_sample

@@ -2,54 +2,135 @@
 
 "Inputs" are the model's float inputs, or for token-id models the output of the first
 embedding layer (ids have no derivative; the embedding output is where a gradient signal
-starts). Products come from the probe pass's autograd graph. When the model treats samples
-independently (checked with one vector-Jacobian product seeded on sample 0 alone), the
-Jacobian is block diagonal over samples and each sample gets its own Krylov iteration, batched;
-otherwise (batch statistics couple the samples) the batch is solved as one vector.
+starts). Products come from the probe pass's autograd graph; a model whose graph has an op
+without a double backward is re-run as a function of those inputs instead (`model_function`).
+When the model treats samples independently (checked with one vector-Jacobian product seeded
+on sample 0 alone), the Jacobian is block diagonal over samples and each sample gets its own
+Krylov iteration, batched; otherwise (batch statistics couple the samples) the batch is one
+vector.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
 from gradlint.analysis.probe.blocks import Blocks
-from gradlint.analysis.probe.jacobian import GraphJacobian, gram
+from gradlint.analysis.probe.capture import ProbePass
+from gradlint.analysis.probe.jacobian import (
+    FunctionJacobian,
+    GraphJacobian,
+    JacobianOperator,
+    gram,
+    twice_differentiable,
+)
 from gradlint.analysis.probe.lanczos import SpectralEstimate, top_singular_value
 from gradlint.analysis.probe.local_sigma import SigmaSettings
+from gradlint.model import LayerGraph, LayerKind, Runnable
 
 
 @dataclass(frozen=True)
 class EndToEnd:
     estimate: SpectralEstimate
     per_sample: bool
+    wrt: tuple[str, ...]
 
 
-def end_to_end_sigma(
-    outputs: Sequence[torch.Tensor],
-    wrt: Sequence[torch.Tensor],
+def measure_end_to_end(
+    runnable: Runnable,
+    graph: LayerGraph,
+    probe: ProbePass,
     batch: int,
     settings: SigmaSettings,
     generator: torch.Generator,
-) -> EndToEnd:
-    operator = GraphJacobian(outputs, wrt)
-    try:
-        per_sample = _samples_independent(operator, batch, generator)
-        blocks = Blocks.along(operator.inputs, [0]) if per_sample else Blocks.single(len(wrt))
-        start = tuple(
-            torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device, x.dtype)
-            for x in operator.inputs
-        )
-        estimate = top_singular_value(
-            gram(operator), start, blocks, settings.tolerance, settings.max_iterations
-        )
-    finally:
-        operator.close()
-    return EndToEnd(estimate, per_sample)
+) -> EndToEnd | None:
+    """None when nothing differentiable feeds the outputs."""
+    names, wrt, is_layer = end_to_end_inputs(graph, probe)
+    if not wrt or not probe.outputs:
+        return None
+    outputs = tuple(probe.outputs.values())
+    rerun = model_function(
+        runnable, probe.inputs, list(probe.outputs),
+        wrt_inputs=() if is_layer else names, wrt_layer=names[0] if is_layer else None,
+    )
+    detached = tuple(t.detach() for t in wrt)
+    routes = (
+        lambda: GraphJacobian(outputs, wrt),
+        lambda: GraphJacobian.of_function(rerun, detached),
+        lambda: FunctionJacobian(rerun, detached),
+    )
+    estimate, per_sample = end_to_end_sigma(routes, batch, settings, generator)
+    return EndToEnd(estimate, per_sample, tuple(names))
 
 
-def _samples_independent(operator: GraphJacobian, batch: int, generator: torch.Generator) -> bool:
+def end_to_end_inputs(graph: LayerGraph, probe: ProbePass) -> tuple[list[str], list[torch.Tensor], bool]:
+    """The float inputs; for token-id models the output of the first embedding layer."""
+    floats = [(name, t) for name, t in probe.inputs.items() if t.requires_grad]
+    if floats:
+        return [n for n, _ in floats], [t for _, t in floats], False
+    candidates = [r for r in probe.records.values() if r.float_output and r.output.requires_grad]
+    embeddings = [r for r in candidates if r.name in graph and graph.layer(r.name).kind is LayerKind.EMBEDDING]
+    chosen = (embeddings or candidates)[:1]
+    return [r.name for r in chosen], [r.output for r in chosen], True
+
+
+def end_to_end_sigma(
+    operators: Sequence[Callable[[], JacobianOperator]],
+    batch: int,
+    settings: SigmaSettings,
+    generator: torch.Generator,
+) -> tuple[SpectralEstimate, bool]:
+    """(estimate, per_sample) by the first operator route that works (later ones re-run the model)."""
+    failure: Exception | None = None
+    for index, make in enumerate(operators):
+        try:
+            with twice_differentiable(strict=index > 0):
+                operator = make()
+                try:
+                    return _solve(operator, batch, settings, generator)
+                finally:
+                    getattr(operator, "close", lambda: None)()
+        except Exception as error:
+            failure = error
+    raise RuntimeError(f"no Jacobian product worked: {failure}") from failure
+
+
+def model_function(
+    runnable: Runnable,
+    inputs: Mapping[str, torch.Tensor],
+    outputs: Sequence[str],
+    wrt_inputs: Sequence[str] = (),
+    wrt_layer: str | None = None,
+) -> Callable[..., tuple[torch.Tensor, ...]]:
+    """The model's float outputs as a function of some inputs, or of one layer's output."""
+    fixed = {name: t.detach() for name, t in inputs.items()}
+
+    def run(*values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if wrt_layer is not None:
+            tap = lambda name, args, output: values[0] if name == wrt_layer else output
+            result = runnable.forward(fixed, tap)
+        else:
+            result = runnable.forward({**fixed, **dict(zip(wrt_inputs, values))})
+        return tuple(result[name] for name in outputs)
+
+    return run
+
+
+def _solve(
+    operator: JacobianOperator, batch: int, settings: SigmaSettings, generator: torch.Generator
+) -> tuple[SpectralEstimate, bool]:
+    per_sample = _samples_independent(operator, batch, generator)
+    blocks = Blocks.along(operator.inputs, [0]) if per_sample else Blocks.single(len(operator.inputs))
+    start = tuple(
+        torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device, x.dtype)
+        for x in operator.inputs
+    )
+    estimate = top_singular_value(gram(operator), start, blocks, settings.tolerance, settings.max_iterations)
+    return estimate, per_sample
+
+
+def _samples_independent(operator: JacobianOperator, batch: int, generator: torch.Generator) -> bool:
     tensors = (*operator.inputs, *operator.outputs)
     if batch < 2 or any(t.dim() == 0 or t.shape[0] != batch for t in tensors):
         return False

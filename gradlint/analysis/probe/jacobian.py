@@ -15,10 +15,12 @@ with respect to, everything else the function reads being constant.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from gradlint.analysis.probe.blocks import Vector
 
@@ -32,6 +34,18 @@ class JacobianOperator(Protocol):
 
     def vjp(self, cotangents: Vector) -> Vector:
         ...
+
+
+@contextlib.contextmanager
+def twice_differentiable(strict: bool = False) -> Iterator[None]:
+    """Kernels whose backward can itself be differentiated: attention by its math kernel (the
+    fused flash/efficient kernels have no double backward); `strict` also turns cuDNN off
+    (cuDNN RNNs have none either), which costs speed, so it is kept for fallbacks."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(sdpa_kernel(SDPBackend.MATH))
+        if strict:
+            stack.enter_context(torch.backends.cudnn.flags(enabled=False))
+        yield
 
 
 def forward_jvp(function: Callable[..., object], primals: Vector, tangents: Vector) -> Vector:

@@ -8,18 +8,25 @@ Rayleigh quotient creeps up for hundreds. In exact arithmetic every estimate is 
 that only rises, and stays below the true value in floating point too (Paige), so a
 converged estimate never overshoots.
 
-Stopping: when every block's sqrt(top Ritz value), i.e. its sigma_max estimate, moved by less
-than `tolerance` relative to the previous iteration, or when a block's Krylov space became
-invariant (exact answer), or at `max_iterations` (then `converged` is False).
+Stopping: a block has settled when its sigma_max estimate (sqrt of the top Ritz value) moved
+by less than `tolerance` relative to the previous iteration AND the top Ritz pair's residual
+||JᵀJy - θy|| = beta_k |s_k| is below sqrt(tolerance)/3 of θ. The change test alone stops on
+the plateaus Lanczos shows when the top of the spectrum is a dense cluster (any wide random
+layer): measured on a 768-wide MLP block, it stopped 2% low after 7 products. The residual
+bounds the distance to an eigenvalue by r and the eigenvalue error by about r²/gap, so
+r/θ < sqrt(tol)/3 keeps the error near `tolerance` for gaps down to a tenth of θ. A block
+whose Krylov space became invariant is exact. The iteration ends when every block settled
+(`converged`) or at `max_iterations` (not converged; the estimates are lower bounds).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from gradlint.analysis.probe.blocks import Blocks, Vector, combine
+from gradlint.analysis.probe.blocks import Blocks, Vector
 
 DEFAULT_TOLERANCE = 1e-3
 DEFAULT_MAX_ITERATIONS = 64
@@ -47,17 +54,19 @@ def top_singular_value(
     """sqrt(lambda_max(JᵀJ)) per block by Lanczos from `start` (a random vector)."""
     state = _Lanczos(blocks, start)
     previous = None
+    residual_bound = math.sqrt(tolerance) / 3
     for iteration in range(1, max_iterations + 1):
-        sigma = state.step(gram)
-        if state.exhausted() or (previous is not None and _settled(previous, sigma, tolerance)):
+        theta, residual = state.step(gram)
+        sigma = theta.clamp_min(0).sqrt()
+        if previous is not None:
+            change = (sigma - previous).abs() <= tolerance * sigma.clamp_min(1e-300)
+            small = residual <= residual_bound * theta.abs()
+            if bool(((change & small) | ~state.alive.cpu()).all()):
+                return _estimate(sigma, iteration, True)
+        elif state.exhausted():
             return _estimate(sigma, iteration, True)
         previous = sigma
     return _estimate(previous, max_iterations, False)
-
-
-def _settled(previous: torch.Tensor, current: torch.Tensor, tolerance: float) -> bool:
-    change = (current - previous).abs()
-    return bool((change <= tolerance * current.abs().clamp_min(1e-300)).all())
 
 
 def _estimate(sigma: torch.Tensor, iterations: int, converged: bool) -> SpectralEstimate:
@@ -78,35 +87,39 @@ class _Lanczos:
         self.betas: list[torch.Tensor] = []
         self.alive = norm > 0
 
-    def step(self, gram: GramProduct) -> torch.Tensor:
-        w = gram(self.q)
-        alpha = self.blocks.dot(self.q, w)
-        w = combine(w, self.blocks.scale(self.q, -alpha))
+    def step(self, gram: GramProduct) -> tuple[torch.Tensor, torch.Tensor]:
+        """One product; the top Ritz value of every block and its residual norm (CPU)."""
+        blocks = self.blocks
+        w = tuple(t.clone() for t in gram(self.q))  # updated in place below
+        alpha = blocks.dot(self.q, w)
+        blocks.add_scaled_(w, self.q, -alpha)
         if self.q_previous is not None:
-            w = combine(w, self.blocks.scale(self.q_previous, -self.beta_previous))
-        correction = self.blocks.dot(self.q, w)  # one pass of reorthogonalisation against q
-        w = combine(w, self.blocks.scale(self.q, -correction))
+            blocks.add_scaled_(w, self.q_previous, -self.beta_previous)
+        correction = blocks.dot(self.q, w)  # one pass of reorthogonalisation against q
+        blocks.add_scaled_(w, self.q, -correction)
         alpha = alpha + correction
-        beta = self.blocks.norm(w)
+        beta = blocks.norm(w)
         self.alphas.append(alpha)
         self.betas.append(beta)
         scale = alpha.abs() + self.beta_previous
         self.alive = self.alive & (beta > 1e-6 * scale)
-        self.q_previous, self.q = self.q, self.blocks.scale(w, _safe_inverse(beta) * self.alive)
+        self.q_previous, self.q = self.q, blocks.scale(w, _safe_inverse(beta) * self.alive)
         self.beta_previous = beta
-        return self._top_ritz().clamp_min(0).sqrt()
+        return self._top_ritz()
 
     def exhausted(self) -> bool:
         return not bool(self.alive.any())
 
-    def _top_ritz(self) -> torch.Tensor:
+    def _top_ritz(self) -> tuple[torch.Tensor, torch.Tensor]:
         alphas = torch.stack(self.alphas, dim=1).cpu()
         k = alphas.shape[1]
         tridiagonal = torch.diag_embed(alphas)
         if k > 1:
             off = torch.stack(self.betas[:-1], dim=1).cpu()
             tridiagonal = tridiagonal + torch.diag_embed(off, 1) + torch.diag_embed(off, -1)
-        return torch.linalg.eigvalsh(tridiagonal)[:, -1]
+        values, vectors = torch.linalg.eigh(tridiagonal)
+        residual = (self.betas[-1].cpu() * vectors[:, -1, -1]).abs()
+        return values[:, -1], residual
 
 
 def _safe_inverse(values: torch.Tensor) -> torch.Tensor:

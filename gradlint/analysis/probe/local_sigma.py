@@ -9,10 +9,11 @@ batch as one vector.
 
 How (see `structure`): elementwise layers are read off one product; layers whose Jacobian is
 the same for every sample (and token) are solved on one of them; everything else runs the
-Lanczos-accelerated power iteration of `lanczos`, one block per independent slice, with
-products from the probe pass's own autograd graph (`GraphJacobian`, nothing recomputed).
-Any product route that fails on a layer falls back to the next: graph, function re-run with
-double backward, torch.func.
+Lanczos-accelerated power iteration of `lanczos`, one block per independent slice. Products
+come from the layer re-run once on its recorded inputs (`GraphJacobian.of_function`: a graph
+of that layer alone; products on the probe pass's whole graph would make autograd walk every
+earlier layer on each call, quadratic in depth). A route that fails on a layer falls back to
+the next: double backward, torch.func, the probe pass's graph.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from gradlint.analysis.probe.jacobian import (
     JacobianOperator,
     forward_jvp,
     gram,
+    twice_differentiable,
 )
 from gradlint.analysis.probe.lanczos import top_singular_value
 from gradlint.analysis.probe.layer_call import LayerCall
@@ -71,7 +73,7 @@ def layer_sigma(
             narrowed = [a for a, n in enumerate(one.output_shape) if n == 1 < call.output_shape[a]]
             axes = [a for a in structure.block_axes if a not in narrowed]
             return _solve(_function_operators(one), axes, "constant", settings, generator)
-    operators = _graph_operator(record, call), *_function_operators(call)
+    operators = *_function_operators(call), _graph_operator(record, call)
     return _solve(operators, structure.block_axes, "lanczos", settings, generator)
 
 
@@ -123,10 +125,11 @@ def _solve(
     generator: torch.Generator,
 ) -> SigmaResult:
     failure: Exception | None = None
-    for make in operators:
+    for index, make in enumerate(operators):
         try:
-            operator = make()
-            return _lanczos(operator, tuple(axes), method, settings, generator)
+            # Later routes run with every kernel that allows double backward (cuDNN off).
+            with twice_differentiable(strict=index > 0):
+                return _lanczos(make(), tuple(axes), method, settings, generator)
         except Exception as error:  # try the next way of taking products
             failure = error
     raise RuntimeError(f"no Jacobian product worked: {failure}") from failure

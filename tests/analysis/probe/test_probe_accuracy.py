@@ -71,3 +71,32 @@ def test_token_model_end_to_end_is_taken_at_the_embedding_output() -> None:
     assert result.end_to_end_wrt == ("0",)
     assert result.end_to_end_sigma_max == pytest.approx(float(torch.linalg.matrix_norm(module[1].weight, ord=2)), rel=1e-3)
     assert result.layer("0").sigma_max is None  # ids have no derivative
+
+
+class FusedAttention(torch.nn.Module):
+    """Attention through F.scaled_dot_product_attention, whose fused kernels lack a double backward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = torch.nn.Linear(8, 24)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).reshape(*x.shape[:2], 3, 2, 4).permute(2, 0, 3, 1, 4)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return out.transpose(1, 2).reshape(x.shape)
+
+
+def test_fused_attention_kernels_still_give_end_to_end_sigma() -> None:
+    from gradlint.loaders.torch.module_runnable import ModuleRunnable, hook_layer_graph
+    from gradlint.model import InputSpec, LoadedModel
+
+    torch.manual_seed(0)
+    module = FusedAttention().double()
+    spec = InputSpec("x", (2, 5, 8), torch.float64)
+    model = LoadedModel("a", "python", ModuleRunnable(module, ["x"], ["qkv"]), (spec,),
+                        hook_layer_graph(module, [torch.zeros(spec.shape, dtype=spec.dtype)]))
+    result = run_probes(model, AnalysisOptions())
+    assert not [d for d in result.diagnostics if d.kind == "probe-partial"]
+    x = make_probe_inputs(model.inputs, 0)["x"]
+    exact = exact_sigma(lambda value: module(value).reshape(-1), [x])
+    assert result.end_to_end_sigma_max == pytest.approx(exact, rel=TOLERANCE)

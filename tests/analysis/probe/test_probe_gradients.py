@@ -10,6 +10,7 @@ from torch import nn
 from gradlint.analysis.probe import run_probes
 from gradlint.analysis.probe.cotangents import unit_cotangents
 from gradlint.analysis.probe.gradients import depth_profile
+from gradlint.analysis.probe.runtime import generator
 from gradlint.loaders.torch.module_runnable import ModuleRunnable
 from gradlint.model import InputSpec, Layer, LayerGraph, LayerKind, LoadedModel
 from gradlint.options import AnalysisOptions
@@ -48,16 +49,12 @@ def test_gradient_norms_match_autograd_and_the_output_reads_one() -> None:
     x = torch.randn((4, 5), generator=torch.Generator().manual_seed(3), dtype=torch.float64).requires_grad_()
     hidden = torch.tanh(module[0](x))
     out = module[2](hidden)
-    (u,), _ = unit_cotangents((out,), 4, _generator_like_runner(3))
+    (u,), _ = unit_cotangents((out,), 4, generator(3, 0))  # the runner's cotangent stream
     (g,) = torch.autograd.grad(out, hidden, u)
     assert result.layer("1").grad_norm == pytest.approx(float(g.norm()) / 2, rel=1e-9)
     weight = next(p for p in result.parameters if p.name == "2.weight")
     assert weight.weight_norm == pytest.approx(float(module[2].weight.norm()), rel=1e-6)
     assert weight.ratio == pytest.approx(weight.grad_norm / weight.weight_norm)
-
-
-def _generator_like_runner(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * 1_000_003 % (2**63 - 1))
 
 
 def test_profile_divides_out_average_pooling() -> None:

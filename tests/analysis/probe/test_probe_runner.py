@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from gradlint.analysis.probe import ProbeSettings, probe_device, run_probes
-from gradlint.analysis.probe.runner import with_batch
+from gradlint.analysis.probe.runtime import with_batch
 from gradlint.analysis.probe.serialize import probe_to_json
 from gradlint.errors import UsageError
 from gradlint.loaders.torch.module_runnable import ModuleRunnable, default_layer_paths, hook_layer_graph

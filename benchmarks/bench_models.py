@@ -1,0 +1,96 @@
+"""Models the benchmarks build: transformers ResNet-50 and GPT-2 small at random init.
+
+Each comes as a plain nn.Module returning one logits tensor, its example input at the probe
+batch (8, gradlint's default; GPT-2 at gradlint's default sequence length 16), and an ONNX
+export cached in the temp folder (gradlint-bench/). Nothing is downloaded: configs only.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from gradlint.options import DEFAULT_BATCH_SIZE, DEFAULT_SEQUENCE_LENGTH
+
+CACHE = Path(tempfile.gettempdir()) / "gradlint-bench"
+
+
+class Logits(nn.Module):
+    """A transformers model reduced to `logits = model(x)`."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x).logits
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    name: str
+    build: Callable[[], nn.Module]
+    example: Callable[[], torch.Tensor]
+    input_name: str
+
+    def onnx(self) -> Path:
+        """The model exported once by torch's default (dynamo) exporter, static shapes; it keeps
+        BatchNormalization, which the legacy exporter would fold into the convolutions."""
+        CACHE.mkdir(exist_ok=True)
+        path = CACHE / f"{self.name}_b{DEFAULT_BATCH_SIZE}_{torch.__version__.split('+')[0]}.onnx"
+        if not path.exists():
+            module = self.build().eval()
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                program = torch.onnx.export(module, (self.example(),), dynamo=True,
+                                            input_names=[self.input_name], output_names=["logits"])
+                program.save(str(path))
+        return path
+
+
+def _resnet50() -> nn.Module:
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    torch.manual_seed(0)
+    return Logits(ResNetForImageClassification(ResNetConfig()))
+
+
+def _gpt2() -> nn.Module:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    return Logits(GPT2LMHeadModel(GPT2Config(use_cache=False)))
+
+
+def _image() -> torch.Tensor:
+    return torch.randn(DEFAULT_BATCH_SIZE, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+
+
+def _tokens() -> torch.Tensor:
+    shape = (DEFAULT_BATCH_SIZE, DEFAULT_SEQUENCE_LENGTH)
+    return torch.randint(0, 50257, shape, generator=torch.Generator().manual_seed(1))
+
+
+MODELS = {
+    "resnet50": BenchModel("resnet50", _resnet50, _image, "pixel_values"),
+    "gpt2": BenchModel("gpt2", _gpt2, _tokens, "input_ids"),
+}
+
+
+def mlp(depth: int, width: int = 64) -> nn.Sequential:
+    """A plain ReLU MLP at He init (signal neither vanishes nor explodes over 1000 layers)."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        linear = nn.Linear(width, width)
+        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
