@@ -52,7 +52,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     low = ctx.threshold(RULE.code, "min_gain", 0.01)
     for stack in static_of(ctx).plain_stacks:
         gain = norm_gain(stack.gain(_judged, centered=True))
-        if gain is None or not stack.steps or low <= gain <= high:
+        # a NaN prediction comes from non-finite weights, which GL501 reports
+        if gain is None or not math.isfinite(gain) or not stack.steps or low <= gain <= high:
             continue
         yield _finding(ctx, stack, gain, low, high)
 

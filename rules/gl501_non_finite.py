@@ -41,9 +41,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _problems(ctx: RuleContext) -> Iterator[tuple[str | None, str]]:
+    """Where the non-finite values start: bad weights, then the first forward output that
+    holds them, then the backward gradient nearest the output (backward runs output-first,
+    so that is where a NaN gradient is born; every layer below merely inherits it)."""
     for layer in ctx.model.graph.layers():
         stats = layer.weight
-        if stats is not None and not all(math.isfinite(v) for v in (stats.mean, stats.std, stats.abs_max)):
+        if stats is not None and (not stats.finite or not all(math.isfinite(v) for v in (stats.mean, stats.std, stats.abs_max))):
             yield layer.name, "the weights hold NaN or Inf"
     probe = ctx.facts.probe
     if probe is None:
@@ -51,8 +54,10 @@ def _problems(ctx: RuleContext) -> Iterator[tuple[str | None, str]]:
     for p in probe.layers:
         if p.nan_count or p.inf_count:
             yield p.node, f"forward output has {p.nan_count} NaN and {p.inf_count} Inf values"
-        elif p.grad_norm is not None and not math.isfinite(p.grad_norm):
+    for p in reversed(probe.layers):
+        if p.grad_norm is not None and not math.isfinite(p.grad_norm):
             yield p.node, f"backward gradient norm is {p.grad_norm}"
+            break
     for parameter in probe.parameters:
         if not math.isfinite(parameter.weight_norm) or (parameter.grad_norm is not None and not math.isfinite(parameter.grad_norm)):
             yield None, f"parameter {parameter.name}: weight norm {parameter.weight_norm}, gradient norm {parameter.grad_norm}"
