@@ -13,7 +13,8 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-from gradlint.model import Layer, LayerGraph, LayerKind, WeightStats
+from gradlint.loaders.torch.weight_stats import weight_stats
+from gradlint.model import Layer, LayerGraph, LayerKind
 
 _RECURRENT = (nn.RNNBase,)
 _CONV = (nn.modules.conv._ConvNd,)
@@ -142,7 +143,7 @@ def _layer(path: str, modules: dict[str, nn.Module], after: list[str], depth: in
         output=path,
         fan_in=fan_in,
         fan_out=fan_out,
-        weight=_stats(weight, fan_in) if weight is not None else None,
+        weight=weight_stats(weight, fan_in) if weight is not None else None,
         bias_mean=_bias_mean(sub),
         activation=activation_name(sub) or (_next_activation(following) if weight is not None else None),
         normalization=normalization_name(sub) or (
@@ -179,20 +180,6 @@ def _fans(module: nn.Module, kind: LayerKind, weight: torch.Tensor | None) -> tu
         return weight.shape[0], weight.shape[1]
     receptive = math.prod(weight.shape[2:])
     return weight.shape[1] * receptive, weight.shape[0] * receptive
-
-
-def _stats(weight: torch.Tensor, fan_in: int | None) -> WeightStats:
-    values = weight.detach().to("cpu", torch.float64).flatten()
-    std = float(values.std(correction=0)) if values.numel() > 1 else 0.0
-    return WeightStats(
-        shape=tuple(weight.shape),
-        mean=float(values.mean()),
-        std=std,
-        scaled_std=std * math.sqrt(fan_in) if fan_in else std,
-        abs_max=float(values.abs().max()),
-        zero_fraction=float((values == 0).double().mean()),
-        finite=bool(torch.isfinite(values).all()),
-    )
 
 
 def _bias_mean(module: nn.Module) -> float | None:
