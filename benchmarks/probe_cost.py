@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_models import MODELS, BenchModel, mlp  # noqa: E402
 
 from gradlint.analysis.probe import ProbeSettings, run_probes  # noqa: E402
+from gradlint.analysis.probe_inputs import make_probe_inputs  # noqa: E402
 from gradlint.loaders.torch.module_runnable import ModuleRunnable, default_layer_paths, hook_layer_graph  # noqa: E402
 from gradlint.model import InputSpec, LoadedModel  # noqa: E402
 from gradlint.options import AnalysisOptions  # noqa: E402
@@ -149,12 +150,13 @@ def naive(width: int = 768) -> None:
     parameters = sum(p.numel() for p in block.parameters())
     spec = InputSpec("x", tuple(x.shape), x.dtype)
     model = LoadedModel("block", "python", ModuleRunnable(block, ["x"], [""]), (spec,), hook_layer_graph(block, [x]))
-    settings = ProbeSettings(end_to_end=False)
+    settings = ProbeSettings(end_to_end=False, layer_samples=None)  # the max over the batch, as the SVD
     run_probes(model, AnalysisOptions(), settings=settings)
     result = run_probes(model, AnalysisOptions(), settings=settings)
     ours, sigma = result.extra["seconds"]["layer_sigma"], result.layer("").sigma_max
+    probe_x = make_probe_inputs(model.inputs, AnalysisOptions().seed)["x"]  # what gradlint measured at
     start = time.perf_counter()
-    jacobian = torch.autograd.functional.jacobian(block, x, vectorize=True).reshape(x.numel(), x.numel())
+    jacobian = torch.autograd.functional.jacobian(block, probe_x, vectorize=True).reshape(x.numel(), x.numel())
     exact = float(torch.linalg.matrix_norm(jacobian, ord=2))
     seconds = time.perf_counter() - start
     print(f"naive explicit Jacobian + SVD on a {parameters / 1e6:.2f}M-parameter block ({x.numel()}x{x.numel()}): "

@@ -3,8 +3,9 @@
 The tap records, at each layer's first call, the tensors the layer read and its output,
 statistics of that output (`forward_stats`), and a hook that takes the squared norm of the
 gradient reaching the output. The backward pass (`gradients`) seeds the outputs with unit
-cotangents and takes every parameter's gradient in the same pass. The autograd graph is kept
-afterwards: the Jacobian probes run on it.
+cotangents and takes every parameter's gradient in the same pass. Then `detach_graph` lets the
+autograd graph go (it holds every activation a weight gradient needs) while the values stay
+for the Jacobian probes, which re-run what they need; `release_activations` drops those too.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class LayerRecord:
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
     grad_squared: torch.Tensor | None = None
     input_grad_squared: torch.Tensor | None = None
+    on_gradient_path: bool = False  # the output required grad when it was recorded
 
     def take_grad(self, grad: torch.Tensor) -> None:
         self.grad_squared = _add(self.grad_squared, _squared_norm(grad))
@@ -54,6 +56,21 @@ class ProbePass:
         for handle in self.hooks:
             handle.remove()
         self.hooks.clear()
+
+    def detach_graph(self) -> None:
+        """Keep every recorded value, drop every reference into the autograd graph."""
+        self.remove_hooks()
+        detached: dict[int, object] = {}  # one detached view per tensor: shared inputs stay shared
+        for record in self.records.values():
+            record.inputs = tuple(detached.setdefault(id(t), _detached(t)) for t in record.inputs)
+            record.output = record.output.detach()
+        self.inputs = {name: t.detach() for name, t in self.inputs.items()}
+        self.outputs = {name: t.detach() for name, t in self.outputs.items()}
+
+    def release_activations(self) -> None:
+        for record in self.records.values():
+            record.inputs = ()
+            record.output = record.output.new_empty((0,))
 
 
 def forward_pass(
@@ -100,9 +117,14 @@ def _record(
         if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad
     )
     record = LayerRecord(name, position, tuple(tensors), differentiable, output)
+    record.on_gradient_path = output.is_floating_point() and output.requires_grad
     if output.is_floating_point():
         record.stats = output_stats(output, info)
     return record
+
+
+def _detached(value: object) -> object:
+    return value.detach() if isinstance(value, torch.Tensor) else value
 
 
 def _squared_norm(grad: torch.Tensor) -> torch.Tensor:

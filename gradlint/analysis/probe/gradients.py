@@ -57,7 +57,7 @@ def backward_pass(
     if not outputs or not targets:
         return BackwardResult(False, (), {})
     cotangents, per_sample = unit_cotangents(outputs, batch, generator)
-    grads = torch.autograd.grad(outputs, targets, cotangents, retain_graph=True, allow_unused=True)
+    grads = torch.autograd.grad(outputs, targets, cotangents, allow_unused=True)
     probe.remove_hooks()
     scale = math.sqrt(max(batch, 1))
     norms = _norms([g for g in grads])

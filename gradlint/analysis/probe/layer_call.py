@@ -37,7 +37,6 @@ class LayerCall:
             self.slot_of[position] = unique.setdefault(id(self.tensors[position]), len(unique))
         first = {slot: pos for pos, slot in reversed(list(self.slot_of.items()))}
         self.primals = tuple(self.tensors[first[s]].detach() for s in range(len(unique)))
-        self.graph_inputs = tuple(self.tensors[first[s]] for s in range(len(unique)))
 
     @classmethod
     def of_record(cls, function: Callable[..., torch.Tensor], record: LayerRecord) -> "LayerCall":

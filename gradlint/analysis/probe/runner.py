@@ -21,7 +21,12 @@ import torch
 from gradlint.analysis.facts import ParameterProbe, ProbeResult
 from gradlint.analysis.probe.assemble import layer_probes
 from gradlint.analysis.probe.capture import ProbePass, forward_pass
-from gradlint.analysis.probe.end_to_end import EndToEnd, measure_end_to_end
+from gradlint.analysis.probe.end_to_end import (
+    EndToEnd,
+    EndToEndInputs,
+    end_to_end_inputs,
+    measure_end_to_end,
+)
 from gradlint.analysis.probe.forward_stats import ActivationInfo, activation_info
 from gradlint.analysis.probe.gradients import BackwardResult, backward_pass
 from gradlint.analysis.probe.local_sigma import SigmaResult, SigmaSettings, layer_sigma
@@ -93,19 +98,22 @@ def _probe(
     report = progress or (lambda phase, done, total: None)
     batch, seed = probe_batch(specs), options.seed
     parameters = list(model.runnable.named_parameters())
+    float_inputs = [s.name for s in specs if s.is_float]
     clock = [time.perf_counter()]
     with parameter_gradients(parameters, True):
         report("forward/backward", 0, 2)
         inputs = make_probe_inputs(specs, seed, device)
-        probe = forward_pass(model.runnable, inputs, [s.name for s in specs if s.is_float],
-                             _activation_lookup(model), _pool_layers(model))
+        probe = forward_pass(model.runnable, inputs, float_inputs, _activation_lookup(model), _pool_layers(model))
         report("forward/backward", 1, 2)
         backward = backward_pass(probe, parameters, batch, generator(seed, 0))
+    probe.detach_graph()
     seconds = {"forward_backward": _lap(clock)}
     with parameter_gradients(parameters, False), torch.no_grad():
         sigmas, failures = _layer_sigmas(model, probe, settings, seed, report)
         seconds["layer_sigma"] = _lap(clock)
-        end_to_end, e2e_failures = _end_to_end(model, probe, batch, settings, seed, report)
+        wrt = end_to_end_inputs(model.graph, probe, float_inputs)
+        probe.release_activations()
+        end_to_end, e2e_failures = _end_to_end(model, probe, wrt, batch, settings, seed, report)
         seconds["end_to_end"] = _lap(clock)
     notes = failures + e2e_failures + _convergence(sigmas, end_to_end, settings)
     if not (backward.parameters or backward.input_grad_norms):
@@ -148,7 +156,7 @@ def _layer_sigmas(
     failed: list[tuple[str, Exception]] = []
     if not settings.layer_sigma:
         return sigmas, []
-    limits = SigmaSettings(settings.tolerance, settings.layer_max_iterations)
+    limits = SigmaSettings(settings.tolerance, settings.layer_max_iterations, settings.layer_samples)
     records = [r for r in probe.records.values() if r.differentiable and r.float_output]
     for index, record in enumerate(records):
         report("layer sigma_max", index, len(records))
@@ -165,14 +173,15 @@ def _layer_sigmas(
 
 
 def _end_to_end(
-    model: LoadedModel, probe: ProbePass, batch: int, settings: ProbeSettings, seed: int, report: Progress
+    model: LoadedModel, probe: ProbePass, wrt: EndToEndInputs, batch: int, settings: ProbeSettings,
+    seed: int, report: Progress,
 ) -> tuple[EndToEnd | None, list[Diagnostic]]:
     if not settings.end_to_end:
         return None, []
     report("end-to-end sigma_max", 0, 1)
     limits = SigmaSettings(settings.tolerance, settings.end_to_end_max_iterations)
     try:
-        result = measure_end_to_end(model.runnable, model.graph, probe, batch, limits, generator(seed, -1))
+        result = measure_end_to_end(model.runnable, probe, wrt, batch, limits, generator(seed, -1))
     except Exception as error:  # reported, never raised: the other probes stand
         return None, [partial("end-to-end sigma_max", [("model", error)])]
     report("end-to-end sigma_max", 1, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gradlint.analysis.probe import run_probes
+from gradlint.analysis.probe import ProbeSettings, run_probes
 from gradlint.analysis.probe.capture import forward_pass
 from gradlint.analysis.probe.forward_stats import ActivationInfo
 from gradlint.analysis.probe.layer_call import LayerCall
@@ -18,7 +18,7 @@ TOLERANCE = 0.01
 @pytest.fixture(scope="module", params=sorted(CASES))
 def measured(request):
     model = loaded(request.param)
-    result = run_probes(model, AnalysisOptions())
+    result = run_probes(model, AnalysisOptions(), settings=ProbeSettings(layer_samples=None))
     return model, result
 
 
@@ -44,6 +44,17 @@ def test_end_to_end_sigma_is_within_one_percent_of_the_svd(measured) -> None:
     exact = exact_end_to_end(model, x)
     assert result.end_to_end_sigma_max == pytest.approx(exact, rel=TOLERANCE)
     assert result.end_to_end_converged and result.end_to_end_wrt == ("x",)
+
+
+def test_default_solves_per_sample_layers_at_the_first_sample() -> None:
+    model = loaded("lstm")
+    result = run_probes(model, AnalysisOptions())
+    x = make_probe_inputs(model.inputs, 0)["x"]
+    probe = forward_pass(model.runnable, {"x": x}, ["x"], lambda name: ActivationInfo(None, False))
+    call = LayerCall.of_record(model.runnable.layer_function("lstm"), probe.records["lstm"])
+    first = call.narrowed({0: 1})
+    assert result.layer("lstm").sigma_max == pytest.approx(exact_sigma(first, first.primals), rel=TOLERANCE)
+    assert result.layer("lstm").extra["sigma_blocks"] == 1
 
 
 def test_methods_follow_the_jacobian_structure() -> None:
