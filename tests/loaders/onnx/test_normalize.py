@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 from onnx import TensorProto, helper
 from onnx_graphs import float_input, mlp, model, tensor
 
-from gradlint.loaders.onnx.normalize import name_nodes, normalize, real_input_names
+from gradlint.loaders.onnx.normalize import infer_shapes, name_nodes, normalize, real_input_names
 
 
 def _relu_chain(names: list[str]) -> list:
@@ -93,3 +94,17 @@ def test_local_functions_are_inlined() -> None:
     normalized, _ = normalize(proto)
     assert [n.op_type for n in normalized.graph.node] == ["Relu", "Neg"]
     assert len({n.name for n in normalized.graph.node}) == 2
+
+
+def test_inference_without_weight_bytes_matches_inference_with_them() -> None:
+    """Large weights are left out of inference; shape inputs (ints) keep their values."""
+    weight = tensor("w", np.ones((8, 4096), np.float32))
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]),
+             helper.make_node("Reshape", ["h", "shape"], ["r"]),
+             helper.make_node("Relu", ["r"], ["y"])]
+    proto = model(nodes, [float_input("x", [2, 8])], ["y"], [weight, tensor("shape", np.array([4, -1], np.int64))])
+    expected = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
+    normalized = infer_shapes(proto)
+    assert normalized.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in normalized.graph.value_info}
+    assert shapes["r"] == [4, 2048]
