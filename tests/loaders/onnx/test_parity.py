@@ -184,6 +184,13 @@ def test_models_past_the_serialization_limit_go_through_a_file(monkeypatch):
     assert check_parity(model, runnable_for(model), feeds()).passed
 
 
+def test_the_size_bound_is_at_least_the_serialized_size():
+    model = mlp_model()
+    model.graph.initializer.append(numpy_helper.from_array(randn(64, 64), "big"))
+    size = model.ByteSize()
+    assert size <= parity_runtime._serialized_size_bound(model) <= size + 64
+
+
 def test_integer_outputs_compare_exactly():
     x = randn(3, 5)
     node = helper.make_node("ArgMax", ["x"], ["i"], axis=1)
