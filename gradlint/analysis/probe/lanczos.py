@@ -8,19 +8,21 @@ Rayleigh quotient creeps up for hundreds. In exact arithmetic every estimate is 
 that only rises, and stays below the true value in floating point too (Paige), so a
 converged estimate never overshoots.
 
-Stopping: a block has settled when its sigma_max estimate (sqrt of the top Ritz value) moved
-by less than `tolerance` relative to the previous iteration AND the top Ritz pair's residual
-||JᵀJy - θy|| = beta_k |s_k| is below sqrt(tolerance)/3 of θ. The change test alone stops on
-the plateaus Lanczos shows when the top of the spectrum is a dense cluster (any wide random
-layer): measured on a 768-wide MLP block, it stopped 2% low after 7 products. The residual
-bounds the distance to an eigenvalue by r and the eigenvalue error by about r²/gap, so
-r/θ < sqrt(tol)/3 keeps the error near `tolerance` for gaps down to a tenth of θ. A block
-whose Krylov space became invariant is exact. The iteration ends when every block settled
-(`converged`) or at `max_iterations` (not converged; the estimates are lower bounds).
+Stopping: on the reported value, the largest estimate over the blocks. The iteration ends when
+that maximum moved by less than `tolerance` relative over each of the last two products
+(`converged`), when every block's Krylov space became invariant (exact), or at
+`max_iterations` (not converged; the estimates are lower bounds). Two products, not one: a
+single small step also happens on the short plateaus Lanczos shows when the top of the
+spectrum is a dense cluster. Judging the maximum rather than every block is what makes
+many-block layers cheap: a 1x1 convolution's Jacobian has one block per pixel (784-3136 in
+ResNet-50), and waiting for every pixel's estimate to settle took twice the products for a
+maximum that had settled to 1e-4 long before. The per-block estimates are therefore lower
+bounds, not converged values. Measured on every local Jacobian of ResNet-50 (ONNX): the
+error against 80 products stayed under 6e-3 while the products per layer fell from 23 to
+about 15; the accuracy tests hold it within 1% of an exact SVD.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -53,20 +55,23 @@ def top_singular_value(
 ) -> SpectralEstimate:
     """sqrt(lambda_max(JᵀJ)) per block by Lanczos from `start` (a random vector)."""
     state = _Lanczos(blocks, start)
-    previous = None
-    residual_bound = math.sqrt(tolerance) / 3
+    history: list[float] = []
+    sigma = torch.zeros(blocks.count, dtype=torch.float64)
     for iteration in range(1, max_iterations + 1):
-        theta, residual = state.step(gram)
+        theta = state.step(gram)
         sigma = theta.clamp_min(0).sqrt()
-        if previous is not None:
-            change = (sigma - previous).abs() <= tolerance * sigma.clamp_min(1e-300)
-            small = residual <= residual_bound * theta.abs()
-            if bool(((change & small) | ~state.alive.cpu()).all()):
-                return _estimate(sigma, iteration, True)
-        elif state.exhausted():
+        history.append(float(sigma.max()))
+        if state.exhausted() or _settled(history, tolerance):
             return _estimate(sigma, iteration, True)
-        previous = sigma
-    return _estimate(previous, max_iterations, False)
+    return _estimate(sigma, max_iterations, False)
+
+
+def _settled(history: list[float], tolerance: float) -> bool:
+    if len(history) < 3:
+        return False
+    latest = history[-1]
+    steps = (history[-1] - history[-2], history[-2] - history[-3])
+    return all(abs(step) <= tolerance * latest for step in steps)
 
 
 def _estimate(sigma: torch.Tensor, iterations: int, converged: bool) -> SpectralEstimate:
@@ -87,8 +92,8 @@ class _Lanczos:
         self.betas: list[torch.Tensor] = []
         self.alive = norm > 0
 
-    def step(self, gram: GramProduct) -> tuple[torch.Tensor, torch.Tensor]:
-        """One product; the top Ritz value of every block and its residual norm (CPU)."""
+    def step(self, gram: GramProduct) -> torch.Tensor:
+        """One product; the top Ritz value of every block (CPU)."""
         blocks = self.blocks
         w = tuple(t.clone() for t in gram(self.q))  # updated in place below
         alpha = blocks.dot(self.q, w)
@@ -110,16 +115,14 @@ class _Lanczos:
     def exhausted(self) -> bool:
         return not bool(self.alive.any())
 
-    def _top_ritz(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _top_ritz(self) -> torch.Tensor:
         alphas = torch.stack(self.alphas, dim=1).cpu()
         k = alphas.shape[1]
         tridiagonal = torch.diag_embed(alphas)
         if k > 1:
             off = torch.stack(self.betas[:-1], dim=1).cpu()
             tridiagonal = tridiagonal + torch.diag_embed(off, 1) + torch.diag_embed(off, -1)
-        values, vectors = torch.linalg.eigh(tridiagonal)
-        residual = (self.betas[-1].cpu() * vectors[:, -1, -1]).abs()
-        return values[:, -1], residual
+        return torch.linalg.eigvalsh(tridiagonal)[:, -1]
 
 
 def _safe_inverse(values: torch.Tensor) -> torch.Tensor:

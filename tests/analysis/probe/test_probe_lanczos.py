@@ -20,14 +20,14 @@ def _start(shape, seed=0):
     return (torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64),)
 
 
-def test_per_block_estimates_match_svd_and_the_max_is_reported() -> None:
+def test_the_max_over_blocks_matches_svd_and_every_block_is_a_lower_bound() -> None:
     torch.manual_seed(0)
     matrices = torch.randn(5, 30, 20, dtype=torch.float64) * torch.arange(1, 6).reshape(5, 1, 1)
     start = _start((5, 20))
     estimate = top_singular_value(_matrix_gram(matrices), start, Blocks.along(start, [0]), 1e-6, 100)
     exact = torch.linalg.matrix_norm(matrices, ord=2)
     assert estimate.converged
-    torch.testing.assert_close(estimate.per_block, exact, rtol=1e-5, atol=0)
+    assert bool((estimate.per_block <= exact * (1 + 1e-9)).all())
     assert abs(estimate.sigma_max - float(exact.max())) <= 1e-5 * float(exact.max())
 
 
@@ -64,3 +64,16 @@ def test_blocks_dot_and_scale_respect_axis_order() -> None:
     (scaled,) = blocks.scale((a,), dots.rsqrt())
     norms = scaled.pow(2).sum(dim=1)
     torch.testing.assert_close(norms, torch.ones_like(norms))
+
+
+def test_stops_on_the_maximum_before_the_lower_blocks_settle() -> None:
+    """Many blocks, one clearly on top: the reported maximum settles in far fewer products
+    than it takes every block to settle."""
+    torch.manual_seed(2)
+    matrices = torch.randn(200, 64, 64, dtype=torch.float64)
+    matrices[7] *= 3
+    start = _start((200, 64))
+    estimate = top_singular_value(_matrix_gram(matrices), start, Blocks.along(start, [0]), 1e-3, 64)
+    exact = float(torch.linalg.matrix_norm(matrices, ord=2).max())
+    assert estimate.converged and estimate.iterations <= 15  # every-block stopping took 20
+    assert exact * (1 - 1e-3) <= estimate.sigma_max <= exact * (1 + 1e-9)
