@@ -138,6 +138,7 @@ def _result(
             "seconds": seconds,
             "cotangent": "per-sample" if backward.per_sample else "whole-batch",
             "end_to_end_blocks": None if end_to_end is None else ("per-sample" if end_to_end.per_sample else "batch"),
+            "end_to_end_samples": None if end_to_end is None else end_to_end.samples,
             "input_grad_norms": backward.input_grad_norms,
         },
         parameters=tuple(ParameterProbe(p.name, p.grad_norm, p.weight_norm) for p in backward.parameters),
@@ -179,7 +180,10 @@ def _end_to_end(
     if not settings.end_to_end:
         return None, []
     report("end-to-end sigma_max", 0, 1)
-    limits = SigmaSettings(settings.tolerance, settings.end_to_end_max_iterations)
+    # Cutting samples slices axis 0; a model batched along another axis is solved whole.
+    leading = all(spec.batch_axis in (0, None) for spec in model.inputs)
+    samples = settings.end_to_end_samples if leading else None
+    limits = SigmaSettings(settings.tolerance, settings.end_to_end_max_iterations, samples)
     try:
         result = measure_end_to_end(model.runnable, probe, wrt, batch, limits, generator(seed, -1))
     except Exception as error:  # reported, never raised: the other probes stand

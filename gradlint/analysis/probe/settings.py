@@ -20,11 +20,13 @@ class ProbeSettings:
     Jacobian at the first probe sample: a per-sample layer costs the solved samples times its
     per-sample cost, and at batch 8 solving all of them made ResNet-50 (ONNX, CPU) take over
     50 training steps, past the analysis timeout. Coupled layers and the end-to-end sigma_max
-    always use the whole batch."""
+    always use the whole batch. `end_to_end_samples` does the same for the end-to-end
+    sigma_max when the model treats samples independently (see `end_to_end`)."""
 
     tolerance: float = DEFAULT_TOLERANCE  # relative change of sigma_max that stops an iteration
     layer_max_iterations: int = 64
     end_to_end_max_iterations: int = 64
     layer_samples: int | None = 1
+    end_to_end_samples: int | None = 1
     layer_sigma: bool = True
     end_to_end: bool = True

@@ -8,6 +8,7 @@ from gradlint.analysis.probe import ProbeSettings, run_probes
 from gradlint.analysis.probe.capture import forward_pass
 from gradlint.analysis.probe.forward_stats import ActivationInfo
 from gradlint.analysis.probe.layer_call import LayerCall
+from gradlint.analysis.probe.runtime import probe_batch
 from gradlint.analysis.probe_inputs import make_probe_inputs
 from gradlint.options import AnalysisOptions
 from small_models import CASES, exact_end_to_end, exact_sigma, loaded
@@ -18,7 +19,7 @@ TOLERANCE = 0.01
 @pytest.fixture(scope="module", params=sorted(CASES))
 def measured(request):
     model = loaded(request.param)
-    result = run_probes(model, AnalysisOptions(), settings=ProbeSettings(layer_samples=None))
+    result = run_probes(model, AnalysisOptions(), settings=ProbeSettings(layer_samples=None, end_to_end_samples=None))
     return model, result
 
 
@@ -55,6 +56,22 @@ def test_default_solves_per_sample_layers_at_the_first_sample() -> None:
     first = call.narrowed({0: 1})
     assert result.layer("lstm").sigma_max == pytest.approx(exact_sigma(first, first.primals), rel=TOLERANCE)
     assert result.layer("lstm").extra["sigma_blocks"] == 1
+
+
+def test_default_solves_the_end_to_end_of_independent_samples_at_the_first_sample() -> None:
+    model = loaded("mlp")
+    result = run_probes(model, AnalysisOptions())
+    x = make_probe_inputs(model.inputs, 0)["x"]
+    first = exact_end_to_end(model, x[:1])
+    assert result.extra["end_to_end_samples"] == 1 and result.extra["end_to_end_blocks"] == "per-sample"
+    assert result.end_to_end_sigma_max == pytest.approx(first, rel=TOLERANCE)
+    assert result.end_to_end_sigma_max != pytest.approx(exact_end_to_end(model, x), rel=1e-6)
+
+
+def test_coupled_samples_keep_the_whole_batch_for_the_end_to_end() -> None:
+    result = run_probes(loaded("conv"), AnalysisOptions())  # batch-statistics normalization
+    assert result.extra["end_to_end_samples"] == probe_batch(loaded("conv").inputs)
+    assert result.extra["end_to_end_blocks"] == "batch"
 
 
 def test_methods_follow_the_jacobian_structure() -> None:
@@ -109,5 +126,5 @@ def test_fused_attention_kernels_still_give_end_to_end_sigma() -> None:
     result = run_probes(model, AnalysisOptions())
     assert not [d for d in result.diagnostics if d.kind == "probe-partial"]
     x = make_probe_inputs(model.inputs, 0)["x"]
-    exact = exact_sigma(lambda value: module(value).reshape(-1), [x])
+    exact = exact_sigma(lambda value: module(value).reshape(-1), [x[:1]])  # samples are independent
     assert result.end_to_end_sigma_max == pytest.approx(exact, rel=TOLERANCE)
