@@ -47,3 +47,11 @@ def test_all_non_finite_gives_nan_stats() -> None:
 def test_no_fan_in_leaves_std_unscaled() -> None:
     stats = weight_stats(np.array([1.0, -1.0]), fan_in=None)
     assert stats.scaled_std == stats.std == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blockwise_std_matches_numpy(dtype: type) -> None:
+    weight = (np.random.default_rng(1).normal(0.3, 0.05, 3 * (1 << 16) + 17)).astype(dtype)
+    stats = weight_stats(weight, fan_in=None)
+    assert stats.std == pytest.approx(float(weight.std(dtype=np.float64)), rel=1e-12)
+    assert stats.mean == float(weight.mean(dtype=np.float64))
