@@ -47,8 +47,15 @@ def tensor_from_proto(proto: onnx.TensorProto, float_dtype: torch.dtype) -> torc
     return tensor_from_numpy(array, float_dtype)
 
 
+_NUMPY_FLOATS = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+
+
 def tensor_from_numpy(array: np.ndarray, float_dtype: torch.dtype) -> torch.Tensor:
     # np.array (not ascontiguousarray) keeps 0-d arrays 0-d and gives a writable copy
+    if array.dtype == _NUMPY_FLOATS.get(float_dtype):
+        # Already the compute dtype: one copy instead of a detour through float64 (which
+        # would round-trip exactly), 1 GB of temporaries fewer on GPT-2 small.
+        return torch.from_numpy(np.array(array))
     if array.dtype.kind in "fV" or "bfloat16" in str(array.dtype):
         return torch.from_numpy(np.array(array, dtype=np.float64)).to(float_dtype)
     if array.dtype.kind == "b":
