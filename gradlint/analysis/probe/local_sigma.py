@@ -87,26 +87,36 @@ def _structure(call: LayerCall, generator: torch.Generator) -> Structure:
     test = call.narrowed({0: 2}) or call
     with torch.no_grad():
         output = test(*test.primals)
-    return detect_structure(_jvp(test), test.primals, output, generator)
+    with twice_differentiable():
+        return detect_structure(_jvp(test), test.primals, output, generator)
 
 
 def _jvp(call: LayerCall) -> Callable:
+    """J v by double backward on one recording of the call, torch.func's forward mode where
+    that fails. Double backward first: torch.func's first forward-mode product imports
+    torch._dynamo (2.5 s, more than a ResNet-50 training step on 2 cores), which a run that
+    never needs it should not pay."""
+    recorded: list[GraphJacobian] = []
+
     def product(tangents):
         try:
+            if not recorded:
+                recorded.append(GraphJacobian.of_function(call, call.primals))
+            return recorded[0].jvp(tangents)
+        except Exception:  # no double backward for some op: forward mode instead
             return forward_jvp(call, call.primals, tangents)
-        except Exception:  # no forward-mode rule for some op: double backward instead
-            return GraphJacobian.of_function(call, call.primals).jvp(tangents)
 
     return product
 
 
 def _diagonal(call: LayerCall, record: LayerRecord) -> SigmaResult:
     squared = None
+    jvp = _jvp(call)
     for index in range(len(call.primals)):
         tangents = tuple(
             torch.ones_like(x) if i == index else torch.zeros_like(x) for i, x in enumerate(call.primals)
         )
-        diagonal = _jvp(call)(tangents)[0]
+        diagonal = jvp(tangents)[0]
         squared = diagonal.square() if squared is None else squared + diagonal.square()
     sigma = float(squared.max().sqrt()) if squared.numel() else 0.0
     return SigmaResult(sigma, 1, True, "diagonal", squared.numel())

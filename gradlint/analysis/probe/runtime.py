@@ -76,14 +76,17 @@ def seeded(device: torch.device, seed: int) -> Iterator[None]:
     devices = [device.index or 0] if device.type == "cuda" else []
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    # Only on CUDA: the setter imports torch._inductor (2.5 s), and CPU kernels are deterministic.
+    on_cuda = device.type == "cuda"
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        if device.type == "cuda":
+        if on_cuda:
             torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             yield
         finally:
-            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+            if on_cuda:
+                torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
 @contextlib.contextmanager
