@@ -15,12 +15,15 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from onnx import numpy_helper
 
-from gradlint.loaders.onnx.light_copy import light_copy
+from gradlint.loaders.onnx.light_copy import is_bulk, light_copy
 from gradlint.time_limit import cancel_when_expired
 
 # Protobuf refuses to serialize messages of 2 GiB or more; keep a margin for the header.
 _SERIALIZE_LIMIT = 2**31 - 2**24
+# A location no file has: onnxruntime takes these tensors from add_external_initializers.
+_IN_MEMORY = "gradlint-in-memory-weight"
 
 _NUMPY_TYPES = {
     "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
@@ -44,7 +47,8 @@ def run_onnxruntime(
     """Every graph output of `model` on `inputs`, by name; ParityUnavailable when ORT fails."""
     _refuse_unloaded_external_data(model)
     try:
-        session = _session(model)
+        # The session reads the weights from `weights`' memory: they must outlive it.
+        session, weights = _session(model)
         feeds = _feeds(session, inputs)
         names = [output.name for output in session.get_outputs()]
         run_options = ort.RunOptions()
@@ -78,9 +82,10 @@ def session_options() -> ort.SessionOptions:
 _FALLBACK_IR_VERSION = 10
 
 
-def _session(model: onnx.ModelProto) -> ort.InferenceSession:
-    """A session; a model stamped with an IR version newer than this onnxruntime reads (a fresh
-    onnx library writes its newest) is retried once at an older IR version."""
+def _session(model: onnx.ModelProto) -> tuple[ort.InferenceSession, tuple[ort.OrtValue, ...]]:
+    """A session, and the weights it reads in place; a model stamped with an IR version newer
+    than this onnxruntime reads (a fresh onnx library writes its newest) is retried once at an
+    older IR version."""
     try:
         return _build_session(model)
     except Exception as error:
@@ -92,24 +97,37 @@ def _session(model: onnx.ModelProto) -> ort.InferenceSession:
     return _build_session(downgraded)
 
 
-def _build_session(model: onnx.ModelProto) -> ort.InferenceSession:
+def _build_session(
+    model: onnx.ModelProto,
+) -> tuple[ort.InferenceSession, tuple[ort.OrtValue, ...]]:
+    """The model's large weights are handed to onnxruntime as arrays next to a light copy of
+    the model: serialising them and parsing them back cost 2-3 s on GPT-2 small."""
     providers = ["CPUExecutionProvider"]
-    if _serialized_size_bound(model) < _SERIALIZE_LIMIT:
-        return ort.InferenceSession(
-            model.SerializeToString(), session_options(), providers=providers
-        )
+    light, _ = light_copy(model)
+    if light.ByteSize() < _SERIALIZE_LIMIT:
+        options = session_options()
+        weights = _in_memory_weights(model, light)
+        options.add_external_initializers(list(weights), list(weights.values()))
+        session = ort.InferenceSession(light.SerializeToString(), options, providers=providers)
+        return session, tuple(weights.values())
     with tempfile.TemporaryDirectory(prefix="gradlint-parity-", ignore_cleanup_errors=True) as tmp:
         path = Path(tmp) / "model.onnx"
         onnx.save_model(model, str(path), save_as_external_data=True, location="model.onnx.data")
         # The session reads everything while it is built, so the folder may go afterwards.
-        return ort.InferenceSession(str(path), session_options(), providers=providers)
+        return ort.InferenceSession(str(path), session_options(), providers=providers), ()
 
 
-def _serialized_size_bound(model: onnx.ModelProto) -> int:
-    """At least model.ByteSize(), without serialising the weights to learn it (upb's ByteSize
-    does: 1.8 s on GPT-2 small): the light copy's size plus the bytes it left out."""
-    light, dropped = light_copy(model)
-    return light.ByteSize() + dropped
+def _in_memory_weights(model: onnx.ModelProto, light: onnx.ModelProto) -> dict[str, ort.OrtValue]:
+    """The weights `light` lacks, as OrtValues over their arrays, by name; their tensors in
+    `light` are marked external, which is what onnxruntime replaces with given values."""
+    weights = {}
+    for tensor, light_tensor in zip(model.graph.initializer, light.graph.initializer):
+        if not is_bulk(tensor):  # kept whole in `light`
+            continue
+        light_tensor.data_location = onnx.TensorProto.EXTERNAL
+        light_tensor.external_data.add(key="location", value=_IN_MEMORY)
+        weights[tensor.name] = ort.OrtValue.ortvalue_from_numpy(numpy_helper.to_array(tensor))
+    return weights
 
 
 def _feeds(
