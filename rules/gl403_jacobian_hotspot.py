@@ -6,8 +6,11 @@ by Lanczos, or exactly for diagonal and constant Jacobians) of every weight and 
 layer and fires where it is above `min_sigma` (default 10) and above `ratio` (default 10) times
 the median over the model's weight layers. Normalization layers are left out: their Jacobian
 is gamma / std(input) by construction (LayerNorm after a small-std embedding reads 30-190 in
-healthy BERT, GPT-2, ConvNeXt), which rescales and does not amplify. Recurrent layers are
-GL204's (their sigma spans the whole unrolled sequence).
+healthy BERT, GPT-2, ConvNeXt), which rescales and does not amplify. Attention layers are
+left out too: softmax(QKᵀ)V is bilinear in activations, so its Jacobian scales with the
+values and scores it is fed, not with any initialisation (in GPT-2 small's ONNX export the
+probabilities-times-values layers read 13-18 against a weight-layer median of 0.39). Recurrent
+layers are GL204's (their sigma spans the whole unrolled sequence).
 
 ## Why it matters
 A random Gaussian layer initialised for its activation has sigma_max near
@@ -40,7 +43,9 @@ from gradlint.registry import Rule, RuleContext
 from gradlint.static_support import number
 from gradlint.verdict import Basis, judged_finding
 
-_SKIPPED = frozenset({LayerKind.NORM, LayerKind.RECURRENT, LayerKind.INPUT, LayerKind.OUTPUT})
+_SKIPPED = frozenset({
+    LayerKind.NORM, LayerKind.RECURRENT, LayerKind.ATTENTION, LayerKind.INPUT, LayerKind.OUTPUT,
+})
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
