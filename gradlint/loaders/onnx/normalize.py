@@ -133,7 +133,7 @@ def infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
     5 s of a 9 s load on GPT-2. What it infers lives outside the top graph's initializers,
     so everything else is taken back from its result.
     """
-    light, _ = light_copy(model)
+    light = light_copy(model)
     try:
         inferred = onnx.shape_inference.infer_shapes(
             light, check_type=False, strict_mode=False, data_prop=True
