@@ -132,11 +132,21 @@ def _squared_norm(grad: torch.Tensor) -> torch.Tensor:
 
 
 def tensor_norm(value: torch.Tensor) -> torch.Tensor:
-    """L2 norm in the tensor's own precision, half types widened to float32."""
+    """L2 norm in the tensor's own precision, half types widened to float32. A norm that
+    overflows although every entry is finite is taken again scaled by the largest entry, in
+    float64: attention masks filled with float32's lowest value (GPT-2's ONNX export) have
+    entries of -3.4e38 whose squares overflow, and an 'inf' norm there would read as a
+    non-finite weight."""
     value = value.detach()
     if value.dtype not in (torch.float32, torch.float64):
         value = value.float()
-    return torch.linalg.vector_norm(value)
+    norm = torch.linalg.vector_norm(value)
+    if value.numel() == 0 or not bool(torch.isinf(norm)):
+        return norm
+    peak = value.abs().amax()
+    if not bool(torch.isfinite(peak)):
+        return norm
+    return peak.double() * torch.linalg.vector_norm(value / peak).double()
 
 
 def _add(total: torch.Tensor | None, value: torch.Tensor) -> torch.Tensor:

@@ -73,3 +73,12 @@ def test_depth_profile_only_corrects_layers_upstream_of_a_pool() -> None:
     profile = depth_profile(["a", "p", "b"], {"a": 1.0, "p": 4.0, "b": 4.0}, {"p": 4.0}, {"p": {"a"}})
     assert profile == {"a": 4.0, "p": 4.0, "b": 4.0}
     assert math.isnan(depth_profile(["a"], {"a": float("nan")}, {}, {})["a"])
+
+
+def test_norm_of_finite_entries_whose_squares_overflow_is_finite() -> None:
+    """A causal mask at float32's lowest value is finite; its norm must be too."""
+    from gradlint.analysis.probe.capture import tensor_norm
+
+    mask = torch.full((4, 4), torch.finfo(torch.float32).min).triu(1)
+    assert float(tensor_norm(mask)) == pytest.approx(math.sqrt(6) * 3.4028234663852886e38, rel=1e-6)
+    assert math.isinf(float(tensor_norm(torch.tensor([1.0, float("inf")]))))
