@@ -40,17 +40,24 @@ class BenchModel:
     example: Callable[[], torch.Tensor]
     input_name: str
 
-    def onnx(self) -> Path:
-        """The model exported once by torch's default (dynamo) exporter, static shapes; it keeps
-        BatchNormalization, which the legacy exporter would fold into the convolutions."""
+    def onnx(self, dynamic_batch: bool = False) -> Path:
+        """The model exported once by torch's default (dynamo) exporter; it keeps
+        BatchNormalization, which the legacy exporter would fold into the convolutions.
+        Static shapes bake the batch of 8 into reshapes; `dynamic_batch` leaves the batch
+        axis symbolic, as deployment exports usually do, so gradlint can run a model on
+        fewer samples than the probe batch."""
         CACHE.mkdir(exist_ok=True)
-        path = CACHE / f"{self.name}_b{DEFAULT_BATCH_SIZE}_{torch.__version__.split('+')[0]}.onnx"
+        kind = "dynbatch" if dynamic_batch else f"b{DEFAULT_BATCH_SIZE}"
+        path = CACHE / f"{self.name}_{kind}_{torch.__version__.split('+')[0]}.onnx"
         if not path.exists():
             module = self.build().eval()
+            options: dict[str, object] = {}
+            if dynamic_batch:
+                options["dynamic_shapes"] = ({0: torch.export.Dim("batch", min=1, max=1024)},)
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 warnings.simplefilter("ignore")
                 program = torch.onnx.export(module, (self.example(),), dynamo=True,
-                                            input_names=[self.input_name], output_names=["logits"])
+                                            input_names=[self.input_name], output_names=["logits"], **options)
                 program.save(str(path))
         return path
 

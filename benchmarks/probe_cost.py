@@ -5,8 +5,9 @@
 
 - whole: `gradlint` on the ONNX export of transformers ResNet-50 and GPT-2 small (random
   init, batch 8, GPT-2 at 16 tokens), in process (imports excluded), divided by one forward +
-  backward step of the PyTorch model at the same batch; WeightWatcher's analyze() beside it
-  when it is installed (pip install weightwatcher; not a gradlint dependency).
+  backward step of the PyTorch model at the same batch; two exports each: static shapes
+  (batch 8 baked in) and a symbolic batch axis. WeightWatcher's analyze() beside it when it
+  is installed (pip install weightwatcher; not a gradlint dependency).
 - torch: the probe alone on the same models as PyTorch modules (no executor, no parity).
 - depth: seconds per layer of the probe on plain MLPs of depth 10, 100 and 1000.
 - memory: peak resident memory of the probe vs one training step (separate processes).
@@ -57,26 +58,29 @@ def torch_model(module: nn.Module, x: torch.Tensor, input_name: str) -> LoadedMo
     return LoadedModel(input_name, "python", runnable, (spec,), graph)
 
 
-def whole_run(bench: BenchModel) -> None:
+def whole_run(bench: BenchModel, exports: list[str]) -> None:
     from gradlint.api import LintSettings, lint_target
 
     module, x = bench.build(), bench.example()
     step = training_step_seconds(module, x)
-    path = bench.onnx()
-    start = time.perf_counter()
-    report = lint_target(str(path), LintSettings())
-    seconds = time.perf_counter() - start
-    probe = report.probe
-    print(f"{bench.name}: training step {step:.2f} s | gradlint whole run {seconds:.2f} s "
-          f"= {seconds / step:.2f} steps" + ("" if report.error is None else f" (error: {report.error})"))
-    if probe is not None:
-        parts = ", ".join(f"{k} {v:.2f} s" for k, v in dict(probe.extra.get("seconds", {})).items())
-        print(f"  probe {probe.seconds:.2f} s ({parts}); rest (load, parity, rules) "
-              f"{seconds - probe.seconds:.2f} s; e2e iterations {probe.end_to_end_iterations}")
+    print(f"{bench.name}: one training step (forward + backward, batch {x.shape[0]}) {step:.2f} s")
     watcher = weightwatcher_seconds(module)
     if watcher is not None:
-        print(f"  WeightWatcher analyze() {watcher:.2f} s = {watcher / step:.2f} steps "
-              f"(gradlint / WeightWatcher = {seconds / watcher:.2f})")
+        print(f"  WeightWatcher analyze() {watcher:.2f} s = {watcher / step:.2f} steps")
+    for export in exports:
+        path = bench.onnx(dynamic_batch=export == "dynamic")
+        start = time.perf_counter()
+        report = lint_target(str(path), LintSettings())
+        seconds = time.perf_counter() - start
+        codes = ", ".join(sorted({f.code for f in report.findings})) or "none"
+        print(f"  gradlint whole run, {export}-batch ONNX export: {seconds:.2f} s = {seconds / step:.2f} steps"
+              + ("" if watcher is None else f", {seconds / watcher:.2f}x WeightWatcher")
+              + f"; findings: {codes}" + ("" if report.error is None else f" (error: {report.error})"))
+        probe = report.probe
+        if probe is not None:
+            parts = ", ".join(f"{k} {v:.2f} s" for k, v in dict(probe.extra.get("seconds", {})).items())
+            print(f"    probe {probe.seconds:.2f} s ({parts}); load, parity and rules {seconds - probe.seconds:.2f} s; "
+                  f"end-to-end on {probe.extra.get('end_to_end_samples')} sample(s), {probe.end_to_end_iterations} products")
 
 
 def weightwatcher_seconds(module: nn.Module) -> float | None:
@@ -169,6 +173,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["whole", "torch", "depth", "memory", "naive"])
     parser.add_argument("--models", default="resnet50,gpt2")
     parser.add_argument("--depths", default="10,100,1000")
+    parser.add_argument("--exports", default="static,dynamic", help="ONNX exports to lint: static, dynamic")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-child", nargs=2, metavar=("KIND", "MODEL"))
     args = parser.parse_args()
@@ -178,7 +183,7 @@ def main() -> None:
     models = [MODELS[name] for name in args.models.split(",")]
     print(f"torch {torch.__version__}, {args.threads} threads, {torch.get_num_threads()} in use")
     sections = {
-        "whole": lambda: [whole_run(b) for b in models],
+        "whole": lambda: [whole_run(b, args.exports.split(",")) for b in models],
         "torch": lambda: [probe_only(b) for b in models],
         "depth": lambda: depth_scaling([int(d) for d in args.depths.split(",")]),
         "memory": lambda: [memory(b) for b in models],

@@ -25,6 +25,8 @@ def probe_to_json(result: ProbeResult) -> dict[str, Any]:
         "end_to_end_iterations": result.end_to_end_iterations,
         "end_to_end_converged": result.end_to_end_converged,
         "end_to_end_wrt": list(result.end_to_end_wrt),
+        # the end-to-end sigma_max is over the first this-many samples (see probe.end_to_end)
+        "end_to_end_samples": extra.get("end_to_end_samples"),
         "tolerance": result.tolerance,
         "seconds": _number(result.seconds),
         "timings": {k: _number(v) for k, v in dict(extra.get("seconds", {})).items()},

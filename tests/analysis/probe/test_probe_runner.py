@@ -96,6 +96,7 @@ def test_json_section_has_the_design_fields_and_is_strict() -> None:
     assert {"node", "grad_norm", "sigma_max", "dead_fraction", "saturated_fraction",
             "sigma_iterations", "sigma_converged", "grad_profile"} <= set(section["layers"][0])
     assert section["device"] == "cpu" and section["batch_size"] == 4
+    assert section["end_to_end_samples"] == 1  # an MLP's samples are independent
     assert section["parameters"] and {"name", "grad_norm", "weight_norm", "ratio"} <= set(section["parameters"][0])
     json.dumps(section, allow_nan=False)
     tanh = [layer for layer in section["layers"] if layer["node"] == "1"][0]
