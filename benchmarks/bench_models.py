@@ -41,8 +41,9 @@ class BenchModel:
     input_name: str
 
     def onnx(self, dynamic_batch: bool = False) -> Path:
-        """The model exported once by torch's default (dynamo) exporter; it keeps
-        BatchNormalization, which the legacy exporter would fold into the convolutions.
+        """The model exported once by torch's default (dynamo) exporter from eval mode, which
+        folds ResNet's BatchNormalization into its convolutions (gradlint then reports GL104:
+        as a file to train, it is a residual net without normalization).
         Static shapes bake the batch of 8 into reshapes; `dynamic_batch` leaves the batch
         axis symbolic, as deployment exports usually do, so gradlint can run a model on
         fewer samples than the probe batch."""
