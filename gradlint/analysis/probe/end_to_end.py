@@ -33,6 +33,7 @@ from gradlint.analysis.probe.jacobian import (
     twice_differentiable,
 )
 from gradlint.analysis.probe.lanczos import SpectralEstimate, top_singular_value
+from gradlint.analysis.probe.layer_call import same_values
 from gradlint.analysis.probe.local_sigma import SigmaSettings
 from gradlint.model import LayerGraph, LayerKind, Runnable
 
@@ -96,22 +97,13 @@ def _first_samples(
             outputs = run(*values)
     except Exception:  # shapes frozen at the probe batch: the whole batch is solved
         return None
-    if all(_same(out, full[:count]) for out, full in zip(outputs, probe.outputs.values())):
+    if all(same_values(out, full[:count]) for out, full in zip(outputs, probe.outputs.values())):
         return inputs, values, count
     return None
 
 
 def _head(tensor: torch.Tensor, batch: int, count: int) -> torch.Tensor:
     return tensor[:count] if tensor.dim() > 0 and tensor.shape[0] == batch else tensor
-
-
-def _same(output: torch.Tensor, reference: torch.Tensor) -> bool:
-    if output.shape != reference.shape:
-        return False
-    if output.numel() == 0:
-        return True
-    scale = max(float(reference.abs().max()), 1e-30)
-    return float((output - reference).abs().max()) <= 1e-4 * scale
 
 
 @dataclass(frozen=True)

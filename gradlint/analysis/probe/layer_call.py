@@ -8,7 +8,8 @@ Jacobian is taken with respect to each distinct float tensor on the gradient pat
 `narrowed` slices the call along some axes (two samples for the structure tests, one sample
 for a layer whose Jacobian is the same for all): every tensor of the call with the full size
 along that axis is sliced, and the slice is accepted only when the layer runs on it and
-answers with the correspondingly sliced output shape. Layers with shapes frozen at the probe
+answers with the correspondingly sliced output shape (on the leading axis, also regrouped:
+128 rows in, [8, 16] out, for a layer that reshapes tokens flattened with the batch). Layers with shapes frozen at the probe
 batch (ONNX reshapes to a constant shape) refuse, and are then measured at full size.
 """
 from __future__ import annotations
@@ -61,9 +62,14 @@ class LayerCall:
         ]
         expected = list(self.output_shape)
         for axis, length in lengths.items():
-            if axis >= len(expected) or expected[axis] != reference.shape[axis]:
+            if axis >= len(expected):
                 return None
-            expected[axis] = min(length, expected[axis])
+            if expected[axis] == reference.shape[axis]:
+                expected[axis] = min(length, expected[axis])
+            elif axis == 0 and _regrouped(reference.shape[0], expected[0], length) is not None:
+                expected[0] = _regrouped(reference.shape[0], expected[0], length)
+            else:
+                return None
         positions = sorted(self.slot_of)
         candidate = LayerCall(self.function, tensors, positions, torch.Size(expected))
         try:
@@ -72,6 +78,26 @@ class LayerCall:
         except Exception:  # a layer that cannot run on a slice is measured whole
             return None
         return candidate if tuple(output.shape) == tuple(expected) else None
+
+
+def _regrouped(rows_in: int, rows_out: int, length: int) -> int | None:
+    """Output rows for `length` input rows when the layer regroups its leading axis (tokens
+    flattened with the batch on one side, [batch, tokens] on the other), else None."""
+    if rows_out and rows_in % rows_out == 0 and length % (rows_in // rows_out) == 0:
+        return length // (rows_in // rows_out)
+    if rows_in and rows_out % rows_in == 0:
+        return length * (rows_out // rows_in)
+    return None
+
+
+def same_values(output: torch.Tensor, reference: torch.Tensor, tolerance: float = 1e-4) -> bool:
+    """Equal shapes and max|a - b| within `tolerance` of max|reference| (the parity measure)."""
+    if output.shape != reference.shape:
+        return False
+    if output.numel() == 0:
+        return True
+    scale = max(float(reference.abs().max()), 1e-30)
+    return float((output - reference).abs().max()) <= tolerance * scale
 
 
 def _slice(tensor: object, full: torch.Size, lengths: Mapping[int, int]) -> object:

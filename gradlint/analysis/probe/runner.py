@@ -109,7 +109,7 @@ def _probe(
     probe.detach_graph()
     seconds = {"forward_backward": _lap(clock)}
     with parameter_gradients(parameters, False), torch.no_grad():
-        sigmas, failures = _layer_sigmas(model, probe, settings, seed, report)
+        sigmas, failures = _layer_sigmas(model, probe, settings, seed, batch, report)
         seconds["layer_sigma"] = _lap(clock)
         wrt = end_to_end_inputs(model.graph, probe, float_inputs)
         probe.release_activations()
@@ -151,13 +151,15 @@ def _result(
 
 
 def _layer_sigmas(
-    model: LoadedModel, probe: ProbePass, settings: ProbeSettings, seed: int, report: Progress
+    model: LoadedModel, probe: ProbePass, settings: ProbeSettings, seed: int, batch: int, report: Progress
 ) -> tuple[dict[str, SigmaResult], list[Diagnostic]]:
     sigmas: dict[str, SigmaResult] = {}
     failed: list[tuple[str, Exception]] = []
     if not settings.layer_sigma:
         return sigmas, []
-    limits = SigmaSettings(settings.tolerance, settings.layer_max_iterations, settings.layer_samples)
+    limits = SigmaSettings(
+        settings.tolerance, settings.layer_max_iterations, settings.layer_samples, batch
+    )
     records = [r for r in probe.records.values() if r.differentiable and r.float_output]
     for index, record in enumerate(records):
         report("layer sigma_max", index, len(records))
