@@ -9,8 +9,9 @@ Jacobian is taken with respect to each distinct float tensor on the gradient pat
 for a layer whose Jacobian is the same for all): every tensor of the call with the full size
 along that axis is sliced, and the slice is accepted only when the layer runs on it and
 answers with the correspondingly sliced output shape (on the leading axis, also regrouped:
-128 rows in, [8, 16] out, for a layer that reshapes tokens flattened with the batch). Layers with shapes frozen at the probe
-batch (ONNX reshapes to a constant shape) refuse, and are then measured at full size.
+128 rows in, [8, 16] out, for a layer that reshapes tokens flattened with the batch). Layers
+with shapes frozen at the probe batch (ONNX reshapes to a constant shape) refuse, and are
+then measured at full size.
 """
 from __future__ import annotations
 
