@@ -69,7 +69,7 @@ def session_options() -> ort.SessionOptions:
     runs as the ONNX op it is (the fusions of the higher levels substitute approximations
     that are not the op's definition). Even BASIC's constant folding is left out: it cost
     GPT-2 small 0.8 s of a 1.6 s session start (folding the transposed 154 MB LM head) to
-    save 0.2 s of its run."""
+    save 0.2-0.5 s of its run."""
     options = ort.SessionOptions()
     # More threads would be faster, and are deterministic run to run, but not the same
     # arithmetic: cnn_nobn__mnist8 gives other outputs with 4 threads than with 1 or 2.
