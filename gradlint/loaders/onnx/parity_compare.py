@@ -46,6 +46,9 @@ def relative_error(ours: np.ndarray | None, reference: np.ndarray) -> float:
         return 0.0
     if not np.issubdtype(reference.dtype, np.floating):
         return float(np.mean(ours.astype(reference.dtype) != reference))
+    fast = _finite_error(ours, reference)
+    if fast is not None:
+        return fast
     ours64, want64 = ours.astype(np.float64), reference.astype(np.float64)
     finite = np.isfinite(want64)
     # Non-finite reference values must be matched exactly (same NaN/Inf in the same place).
@@ -56,6 +59,25 @@ def relative_error(ours: np.ndarray | None, reference: np.ndarray) -> float:
     difference = np.abs(ours64[finite] - want64[finite])
     scale = max(float(np.abs(want64[finite]).max()), _SCALE_FLOOR)
     return float(np.nan_to_num(difference.max(), nan=np.inf)) / scale
+
+
+def _finite_error(ours: np.ndarray, reference: np.ndarray) -> float | None:
+    """The measure when every reference value is finite, in the arrays' own precision (float32
+    at least) by torch's threaded kernels, without masks or float64 copies: on GPT-2's logits
+    at 128 tokens (51M values) the masked float64 path took 4.5 s, this one 0.1 s. Rounding the
+    difference costs a relative 6e-8 of the error, nothing against a 1e-4 tolerance. None where
+    the reference has NaN/Inf or the float32 difference overflows: the float64 path decides."""
+    want = torch.from_numpy(np.ascontiguousarray(reference))
+    dtype = torch.promote_types(want.dtype, torch.float32)
+    want = want.to(dtype)
+    scale = float(want.abs().amax())  # NaN or inf when any value is
+    if not np.isfinite(scale):
+        return None
+    mine = torch.from_numpy(np.ascontiguousarray(ours)).to(dtype)
+    difference = float(torch.sub(mine, want).abs_().amax())
+    if not np.isfinite(difference):  # NaN/Inf in ours, or overflow: float64 decides
+        return None
+    return difference / max(scale, _SCALE_FLOOR)
 
 
 def to_numpy(tensor: torch.Tensor | None) -> np.ndarray | None:

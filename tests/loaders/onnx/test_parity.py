@@ -79,6 +79,19 @@ def test_relative_error_of_all_zero_reference_uses_the_floor():
     assert relative_error(np.full(3, 1e-13), np.zeros(3)) == pytest.approx(0.1)
 
 
+def test_relative_error_of_finite_float32_matches_the_float64_definition():
+    rng = np.random.default_rng(3)
+    reference = rng.standard_normal(10_000).astype(np.float32)
+    ours = reference + (1e-5 * rng.standard_normal(10_000)).astype(np.float32)
+    exact = np.abs(ours.astype(np.float64) - reference).max() / np.abs(reference.astype(np.float64)).max()
+    assert relative_error(ours, reference) == pytest.approx(exact, rel=1e-6)
+
+
+def test_relative_error_survives_a_float32_overflowing_difference():
+    big = np.float32(3e38)
+    assert relative_error(np.array([big, -big]), np.array([-big, big], np.float32)) == pytest.approx(2.0)
+
+
 @pytest.mark.parametrize("ours, reference, expected", [
     (np.ones((2, 3)), np.ones((3, 2)), math.inf),
     (np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), 0.0),
