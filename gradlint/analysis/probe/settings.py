@@ -2,9 +2,11 @@
 
 The probe batch size is `AnalysisOptions.batch_size` (DEFAULT_BATCH_SIZE = 8): enough samples
 that per-sample maxima and batch statistics mean something, small enough that a probe costs
-about as much as one training step. A model whose declared batch is fixed (1) keeps it. When
-the model does not fit in device memory the batch is halved until it does (down to 1), and a
-'probe-batch-reduced' Diagnostic says so.
+about as much as one training step. A model whose declared batch is fixed (1) keeps it. An
+ONNX model whose estimated probe memory is over the limit gets a smaller batch before anything
+runs (loaders/onnx/input_memory.py); when the model does not fit in device memory at run time
+the batch is halved until it does (down to 1). Either way a 'probe-batch-reduced' Diagnostic
+says so.
 """
 from __future__ import annotations
 

@@ -18,13 +18,13 @@ from gradlint.options import AnalysisOptions
 
 
 def load_onnx(path: str | Path, options: AnalysisOptions) -> LoadedModel:
-    from gradlint.loaders.onnx.inputs import resolve_inputs
+    from gradlint.loaders.onnx.inputs import fit_inputs
     from gradlint.loaders.onnx.layers import build_layer_graph
     from gradlint.loaders.onnx.reader import read_onnx_checked
     from gradlint.loaders.onnx.specialize import inline_if_branches
 
     read = read_onnx_checked(path)
-    specs = resolve_inputs(read.model, options.inputs, options.batch_size, options.sequence_length)
+    specs, input_notes = fit_inputs(read.model, options.inputs, options.batch_size, options.sequence_length)
     model, branch_notes = inline_if_branches(read.model, _feeds(specs, options.seed))
     graph = build_layer_graph(model)
     runnable, run_notes = _runnable(model, graph.layers())
@@ -34,7 +34,7 @@ def load_onnx(path: str | Path, options: AnalysisOptions) -> LoadedModel:
         runnable=runnable,
         inputs=specs,
         graph=graph,
-        diagnostics=read.diagnostics + branch_notes + run_notes,
+        diagnostics=read.diagnostics + input_notes + branch_notes + run_notes,
         source=model,
     )
 

@@ -24,13 +24,13 @@ from onnx import TensorProto
 
 from gradlint.errors import ModelLoadError, UsageError
 from gradlint.loaders.onnx.graph_index import GraphIndex
-from gradlint.loaders.onnx.input_memory import check_memory, default_memory_limit
+from gradlint.loaders.onnx.input_memory import check_memory, default_memory_limit, fits
 from gradlint.loaders.onnx.input_options import SOLE_INPUT, parse_dims, parse_input_options
 from gradlint.loaders.onnx.input_ranges import integer_range, is_mask_name
-from gradlint.model import InputSpec
+from gradlint.model import Diagnostic, InputSpec
 from gradlint.options import InputOverrides
 
-__all__ = ["resolve_inputs", "parse_dims", "parse_input_options"]
+__all__ = ["fit_inputs", "resolve_inputs", "parse_dims", "parse_input_options"]
 
 DEFAULT_CHANNELS = 3
 DEFAULT_SPATIAL = 32
@@ -60,14 +60,45 @@ def resolve_inputs(
     memory_limit: int | None = AUTO_MEMORY_LIMIT,
 ) -> tuple[InputSpec, ...]:
     """InputSpecs for the model's real inputs; `memory_limit` in bytes, None for no guard."""
+    return fit_inputs(model, overrides, batch_size, sequence_length, memory_limit)[0]
+
+
+def fit_inputs(
+    model: onnx.ModelProto,
+    overrides: InputOverrides,
+    batch_size: int,
+    sequence_length: int,
+    memory_limit: int | None = AUTO_MEMORY_LIMIT,
+) -> tuple[tuple[InputSpec, ...], tuple[Diagnostic, ...]]:
+    """`resolve_inputs`, and where the probe would not fit at the default batch, a smaller
+    batch: halved down to 1 while the model's batch dim is symbolic and the user gave no
+    batch, with a 'probe-batch-reduced' Diagnostic. Otherwise over the limit is an error."""
     index = GraphIndex(model)
-    names = index.input_names
-    shapes, values, dtypes = _by_input(overrides, names)
-    declared = {name: index.shape(name) for name in names}
+    limit = default_memory_limit() if memory_limit == AUTO_MEMORY_LIMIT else memory_limit
+    parsed = _by_input(overrides, index.input_names)
+    specs, bound, ours = _specs(index, parsed, batch_size, sequence_length)
+    batch = batch_size
+    while not fits(index, specs, bound, limit):
+        smaller = _specs(index, parsed, batch // 2, sequence_length) if ours and batch > 1 else None
+        if smaller is None or [s.shape for s in smaller[0]] == [s.shape for s in specs]:
+            check_memory(index, specs, bound, limit)  # raises, with the estimate
+        specs, bound, _ = smaller
+        batch //= 2
+    notes = () if batch == batch_size else (_batch_reduced(batch_size, batch, limit),)
+    return specs, notes
+
+
+def _specs(
+    index: GraphIndex, parsed: tuple[dict, dict, dict], batch_size: int, sequence_length: int
+) -> tuple[tuple[InputSpec, ...], dict[str, int], bool]:
+    """The specs at `batch_size`, the symbolic dims they bind, and whether that batch is ours
+    to reduce (the user gave no input shape)."""
+    shapes, values, dtypes = parsed
+    declared = {name: index.shape(name) for name in index.input_names}
     bound = _bind_overridden(declared, shapes)
     batch_size = _overridden_batch(declared, shapes) or batch_size
     specs = []
-    for name in names:
+    for name in index.input_names:
         dtype = dtypes.get(name) or _declared_dtype(index, name)
         dims = declared[name]
         if name in shapes:
@@ -75,9 +106,16 @@ def resolve_inputs(
         else:
             shape = _default_shape(dims, dtype, bound, batch_size, sequence_length)
         specs.append(_spec(index, name, shape, dtype, dims, values.get(name)))
-    limit = default_memory_limit() if memory_limit == AUTO_MEMORY_LIMIT else memory_limit
-    check_memory(index, specs, bound, limit)
-    return tuple(specs)
+    return tuple(specs), bound, not shapes
+
+
+def _batch_reduced(old: int, new: int, limit: int | None) -> Diagnostic:
+    limit_text = "" if not limit else f" ({limit / 1024**3:.1f} GiB)"
+    return Diagnostic(
+        kind="probe-batch-reduced",
+        message=f"the probe at batch {old} would not fit in the memory limit{limit_text}; probed at batch {new}",
+        details={"from": old, "to": new},
+    )
 
 
 def _by_input(overrides: InputOverrides, names: tuple[str, ...]) -> tuple[dict, dict, dict]:

@@ -10,7 +10,7 @@ from onnx_graphs import MODELS_DIR, float_input, int_input, model, tensor
 
 from gradlint.errors import ModelLoadError, ResourceLimitError, UsageError
 from gradlint.loaders.onnx.input_memory import default_memory_limit, physical_memory
-from gradlint.loaders.onnx.inputs import DEFAULT_CHANNELS, DEFAULT_SPATIAL, resolve_inputs
+from gradlint.loaders.onnx.inputs import DEFAULT_CHANNELS, DEFAULT_SPATIAL, fit_inputs, resolve_inputs
 from gradlint.loaders.onnx.reader import read_onnx
 from gradlint.options import InputOverrides
 
@@ -148,16 +148,43 @@ def test_memory_guard_refuses_before_allocating() -> None:
 
 
 def test_memory_guard_counts_activations() -> None:
-    proto = _wide_model()
+    proto, given = _wide_model(), InputOverrides(shapes={"x": (BATCH, 1000, 1000)})
     input_bytes = BATCH * 1000 * 1000 * 4
-    _resolve(proto, limit=input_bytes * 6)  # input + 2 activations x 2 copies = 5x
+    _resolve(proto, given, limit=input_bytes * 6)  # input + 2 activations x 2 copies = 5x
     with pytest.raises(ResourceLimitError, match="activations"):
-        _resolve(proto, limit=input_bytes * 4)
+        _resolve(proto, given, limit=input_bytes * 4)
 
 
-def test_default_limit_is_a_quarter_of_ram() -> None:
+def test_default_limit_is_half_of_ram() -> None:
     total = physical_memory()
-    assert total and default_memory_limit() == total // 4
+    assert total and default_memory_limit() == total // 2
+
+
+def test_default_batch_is_halved_until_the_probe_fits() -> None:
+    proto = _wide_model()  # input + 2 activations x 2 copies = 5 x 4 MB per sample
+    per_sample = 1000 * 1000 * 4
+    specs, notes = fit_inputs(proto, InputOverrides(), 8, SEQ, memory_limit=5 * per_sample * 3)
+    assert specs[0].shape == (2, 1000, 1000)
+    assert [(n.kind, n.details["from"], n.details["to"]) for n in notes] == [("probe-batch-reduced", 8, 2)]
+    assert fit_inputs(proto, InputOverrides(), 8, SEQ, memory_limit=5 * per_sample * 8)[1] == ()
+
+
+def test_a_batch_the_user_gave_is_refused_not_reduced() -> None:
+    with pytest.raises(ResourceLimitError, match="smaller --input-shape"):
+        fit_inputs(_wide_model(), InputOverrides(shapes={"x": (8, 1000, 1000)}), BATCH, SEQ,
+                   memory_limit=5 * 1000 * 1000 * 4 * 3)
+
+
+def test_a_fixed_batch_is_refused_not_reduced() -> None:
+    proto = model([helper.make_node("Relu", ["x"], ["y"])], [float_input("x", [8, 1000, 1000])], ["y"])
+    proto = onnx.shape_inference.infer_shapes(proto)
+    with pytest.raises(ResourceLimitError, match="activations"):
+        fit_inputs(proto, InputOverrides(), BATCH, SEQ, memory_limit=1000 * 1000 * 4)
+
+
+def test_a_model_over_the_limit_at_batch_one_is_refused() -> None:
+    with pytest.raises(ResourceLimitError):
+        fit_inputs(_wide_model(), InputOverrides(), BATCH, SEQ, memory_limit=1000 * 1000 * 4)
 
 
 @pytest.mark.skipif(not MODELS_DIR.exists(), reason="shared real models not present")
