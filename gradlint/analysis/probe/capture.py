@@ -50,6 +50,7 @@ class ProbePass:
     inputs: dict[str, torch.Tensor]
     outputs: dict[str, torch.Tensor]  # float outputs on the gradient path
     hooks: list[torch.utils.hooks.RemovableHandle] = field(default_factory=list)
+    values: dict[str, torch.Tensor] = field(default_factory=dict)  # every tensor output
 
     def remove_hooks(self) -> None:
         """Later backward passes over the same graph (Jacobian probes) must not count."""
@@ -66,6 +67,7 @@ class ProbePass:
             record.output = record.output.detach()
         self.inputs = {name: t.detach() for name, t in self.inputs.items()}
         self.outputs = {name: t.detach() for name, t in self.outputs.items()}
+        self.values = {}
 
     def release_activations(self) -> None:
         for record in self.records.values():
@@ -106,7 +108,8 @@ def forward_pass(
         name: value for name, value in outputs.items()
         if isinstance(value, torch.Tensor) and value.is_floating_point() and value.requires_grad
     }
-    return ProbePass(records, leaves, on_path, hooks)
+    values = {name: value for name, value in outputs.items() if isinstance(value, torch.Tensor)}
+    return ProbePass(records, leaves, on_path, hooks, values)
 
 
 def _record(

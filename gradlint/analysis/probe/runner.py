@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
@@ -49,6 +49,8 @@ from gradlint.model import Diagnostic, InputSpec, LayerKind, LoadedModel
 from gradlint.options import AnalysisOptions
 
 Progress = Callable[[str, int, int], None]
+# Called once with the probe inputs and every output of the forward pass, detached.
+ForwardSink = Callable[[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]], None]
 __all__ = ["run_probes", "probe_device"]
 
 
@@ -57,8 +59,10 @@ def run_probes(
     options: AnalysisOptions,
     progress: Progress | None = None,
     settings: ProbeSettings | None = None,
+    on_forward: ForwardSink | None = None,
 ) -> ProbeResult:
-    """All probes; the batch is halved (with a Diagnostic) while the model does not fit."""
+    """All probes; the batch is halved (with a Diagnostic) while the model does not fit.
+    `on_forward` sees the forward pass's inputs and outputs (parity reuses them)."""
     if model.runnable is None:
         raise UsageError("the model cannot be run, so it cannot be probed")
     device = probe_device(options.device)
@@ -70,7 +74,7 @@ def run_probes(
         while True:
             try:
                 with seeded(device, options.seed):
-                    result = _probe(model, specs, device, options, settings, progress)
+                    result = _probe(model, specs, device, options, settings, progress, on_forward)
                 break
             except Exception as error:
                 batch = probe_batch(specs)
@@ -94,6 +98,7 @@ def _probe(
     options: AnalysisOptions,
     settings: ProbeSettings,
     progress: Progress | None,
+    on_forward: ForwardSink | None = None,
 ) -> ProbeResult:
     report = progress or (lambda phase, done, total: None)
     batch, seed = probe_batch(specs), options.seed
@@ -104,6 +109,8 @@ def _probe(
         report("forward/backward", 0, 2)
         inputs = make_probe_inputs(specs, seed, device)
         probe = forward_pass(model.runnable, inputs, float_inputs, _activation_lookup(model), _pool_layers(model))
+        if on_forward is not None:
+            on_forward(inputs, {name: value.detach() for name, value in probe.values.items()})
         report("forward/backward", 1, 2)
         backward = backward_pass(probe, parameters, batch, generator(seed, 0))
     probe.detach_graph()
