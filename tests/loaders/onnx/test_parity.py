@@ -210,6 +210,32 @@ def test_large_weights_handed_over_in_memory_give_the_serialized_models_outputs(
     assert parity_runtime.run_onnxruntime(model, {"x": torch.from_numpy(x)})["y"].tobytes() == expected.tobytes()
 
 
+def test_two_onnxruntime_threads_compute_what_one_does(monkeypatch):
+    """The reference must not depend on the thread count it was tuned to (see session_options)."""
+    conv = helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1])
+    gemm = helper.make_node("MatMul", ["f", "m"], ["y"])
+    nodes = [conv, helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Flatten", ["r"], ["f"]), gemm]
+    graph = helper.make_graph(
+        nodes, "convnet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 16, 24, 24])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(randn(32, 16, 3, 3, seed=1) * 0.1, "w"),
+         numpy_helper.from_array(randn(32 * 24 * 24, 64, seed=2) * 0.01, "m")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    feeds = {"x": torch.from_numpy(randn(8, 16, 24, 24, seed=3))}
+    assert parity_runtime.session_options().intra_op_num_threads == 2
+    two = parity_runtime.run_onnxruntime(model, feeds)["y"]
+    base = parity_runtime.session_options
+
+    def one_thread():
+        options = base()
+        options.intra_op_num_threads = 1
+        return options
+
+    monkeypatch.setattr(parity_runtime, "session_options", one_thread)
+    assert parity_runtime.run_onnxruntime(model, feeds)["y"].tobytes() == two.tobytes()
+
+
 def test_integer_outputs_compare_exactly():
     x = randn(3, 5)
     node = helper.make_node("ArgMax", ["x"], ["i"], axis=1)
