@@ -99,7 +99,9 @@ def _first_samples(
         return None
     if 0 in structure.block_axes:
         first = call.narrowed({0: settings.samples})
-        if first is not None:
+        # A slice of a static-batch export runs through batch-following reshapes
+        # (loaders/onnx/batch_reshapes.py): used only where it computes the recorded rows.
+        if first is not None and _reproduces(first, record.output):
             return first
     leading = call.primals[0].shape[0] if call.primals and call.primals[0].dim() else 0
     if not settings.batch or leading % settings.batch or leading <= settings.samples:
@@ -108,9 +110,7 @@ def _first_samples(
     candidate = call.narrowed({0: rows})
     if candidate is None:
         return None
-    if 0 in structure.block_axes or _reproduces(candidate, record.output):
-        return candidate
-    return None
+    return candidate if _reproduces(candidate, record.output) else None
 
 
 def _reproduces(candidate: LayerCall, full_output: torch.Tensor) -> bool:

@@ -17,6 +17,7 @@ import torch
 from onnx import AttributeProto
 
 from gradlint.errors import ModelLoadError
+from gradlint.loaders.onnx.batch_reshapes import BATCH_FOLLOWING_TARGET, batch_following_targets
 from gradlint.loaders.onnx.ops import lookup
 from gradlint.loaders.onnx.ops.dtypes import tensor_from_proto
 from gradlint.loaders.onnx.ops.registry import OpFunction
@@ -78,6 +79,9 @@ class Compiler:
         initializers = {t.name: tensor_from_proto(t, self.float_dtype) for t in graph.initializer}
         inputs = tuple(value.name for value in graph.input)
         nodes = [self._node(node, index, scope) for index, node in enumerate(graph.node)]
+        if not scope:  # the main graph's inputs carry the batch
+            for index, target in batch_following_targets(graph).items():
+                nodes[index].attrs[BATCH_FOLLOWING_TARGET] = target
         outputs = tuple(value.name for value in graph.output)
         known = set(inputs) | set(initializers)
         ordered, outer = _sort(nodes, known, outputs)

@@ -9,6 +9,7 @@ import math
 
 import torch
 
+from gradlint.loaders.onnx.batch_reshapes import BATCH_FOLLOWING_TARGET
 from gradlint.loaders.onnx.ops.registry import OpContext, ints, onnx_op, optional_input
 
 
@@ -25,6 +26,9 @@ def axes_of(ctx: OpContext, inputs: list, attrs: dict, index: int) -> list[int] 
 @onnx_op("Reshape")
 def reshape(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
     x, target = inputs[0], ints(inputs[1])
+    following = attrs.get(BATCH_FOLLOWING_TARGET)
+    if following is not None and x.numel() < following[1]:  # fewer samples than declared
+        target = list(following[0])
     if not attrs.get("allowzero", 0):
         target = [x.shape[i] if d == 0 else d for i, d in enumerate(target)]
     return x.reshape(target)
