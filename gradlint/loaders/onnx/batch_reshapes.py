@@ -22,9 +22,10 @@ the whole-batch run (end_to_end, local_sigma).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import onnx
+import torch
 from onnx import numpy_helper
 
 # The compiled Reshape node's attribute: (batch-following target, the data's size at the
@@ -50,6 +51,14 @@ def batch_following_targets(graph: onnx.GraphProto) -> dict[int, tuple[tuple[int
         if following is not None:
             targets[index] = (following, math.prod(data_shape))
     return targets
+
+
+def repeated_along_batch(initializers: Mapping[str, torch.Tensor], batch: int) -> frozenset[str]:
+    """Initializers of leading dim `batch` whose slices along it are all equal."""
+    return frozenset(
+        name for name, value in initializers.items()
+        if value.dim() > 1 and value.shape[0] == batch and torch.equal(value, value[:1].expand_as(value))
+    )
 
 
 def static_batch(graph: onnx.GraphProto) -> int | None:

@@ -85,6 +85,9 @@ class OnnxRunnable:
                 env[name] = self._prepare(inputs[name])
             elif name not in env:
                 raise UsageError(f"ONNX model input {name!r} was not given")
+        if self._fewer_samples(env):  # batch-sized constants broadcast from one slice
+            for name in self._program.batch_constants:
+                env[name] = env[name][:1]
         hook = self._tap_hook(tap)
         state = self._state(hook)
         for name in self.graph_inputs:
@@ -92,6 +95,12 @@ class OnnxRunnable:
                 env[name] = hook(name, env[name], env)
         run_nodes(self._program.nodes, env, state)
         return {name: env[name] for name in self._program.outputs}
+
+    def _fewer_samples(self, env: Mapping[str, torch.Tensor]) -> bool:
+        """A run of a static-batch model on fewer samples than it declares (batch_reshapes.py)."""
+        batch = self._program.static_batch
+        fed = [env[name] for name in self.graph_inputs if isinstance(env.get(name), torch.Tensor)]
+        return batch is not None and any(t.dim() and t.shape[0] < batch for t in fed)
 
     def __call__(
         self, inputs: Mapping[str, torch.Tensor], tap: Tap | None = None

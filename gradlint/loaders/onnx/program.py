@@ -17,7 +17,12 @@ import torch
 from onnx import AttributeProto
 
 from gradlint.errors import ModelLoadError
-from gradlint.loaders.onnx.batch_reshapes import BATCH_FOLLOWING_TARGET, batch_following_targets
+from gradlint.loaders.onnx.batch_reshapes import (
+    BATCH_FOLLOWING_TARGET,
+    batch_following_targets,
+    repeated_along_batch,
+    static_batch,
+)
 from gradlint.loaders.onnx.ops import lookup
 from gradlint.loaders.onnx.ops.dtypes import tensor_from_proto
 from gradlint.loaders.onnx.ops.registry import OpFunction
@@ -52,6 +57,8 @@ class Program:
     outputs: tuple[str, ...]
     initializers: dict[str, torch.Tensor]
     outer_refs: frozenset[str] = frozenset()
+    static_batch: int | None = None  # the main graph's fixed batch (batch_reshapes.py)
+    batch_constants: frozenset[str] = frozenset()  # initializers repeated along that batch
 
     def walk(self) -> Iterator[CompiledNode]:
         """Every node of this scope and of all nested scopes, in execution order."""
@@ -79,7 +86,8 @@ class Compiler:
         initializers = {t.name: tensor_from_proto(t, self.float_dtype) for t in graph.initializer}
         inputs = tuple(value.name for value in graph.input)
         nodes = [self._node(node, index, scope) for index, node in enumerate(graph.node)]
-        if not scope:  # the main graph's inputs carry the batch
+        batch = static_batch(graph) if not scope else None  # the main graph's inputs carry it
+        if batch is not None:
             for index, target in batch_following_targets(graph).items():
                 nodes[index].attrs[BATCH_FOLLOWING_TARGET] = target
         outputs = tuple(value.name for value in graph.output)
@@ -88,7 +96,8 @@ class Compiler:
         if not scope and outer:
             missing = ", ".join(sorted(outer)[:5])
             raise ModelLoadError(f"ONNX graph reads values nothing produces: {missing}")
-        return Program(ordered, inputs, outputs, initializers, frozenset(outer))
+        repeated = repeated_along_batch(initializers, batch) if batch is not None else frozenset()
+        return Program(ordered, inputs, outputs, initializers, frozenset(outer), batch, repeated)
 
     def _node(self, node: onnx.NodeProto, index: int, scope: str) -> CompiledNode:
         name = node.name or f"{scope}{node.op_type}_{index}"

@@ -79,3 +79,21 @@ def test_the_probe_solves_one_sample_of_a_static_batch_export(tmp_path: Path) ->
     options = AnalysisOptions(batch_size=BATCH)
     result = run_probes(load_model(str(path), options), options)
     assert result.extra["end_to_end_samples"] == 1 and result.end_to_end_converged
+
+
+def _masked(batch: int = BATCH) -> onnx.ModelProto:
+    """y = Where(mask, tanh(x), 0) with a folded [B, T, W] mask whose B slices are equal."""
+    mask = np.broadcast_to(np.tril(np.ones((TOKENS, WIDTH), bool)), (batch, TOKENS, WIDTH)).copy()
+    nodes = [helper.make_node("Tanh", ["x"], ["t"]), helper.make_node("Where", ["mask", "t", "zero"], ["y"])]
+    initializers = [tensor("mask", mask), tensor("zero", np.zeros((), np.float32))]
+    return onnx.shape_inference.infer_shapes(model(nodes, [float_input("x", [batch, TOKENS, WIDTH])], ["y"], initializers))
+
+
+def test_batch_sized_constants_broadcast_from_one_slice_on_fewer_samples(tmp_path: Path) -> None:
+    runnable = _runnable(_masked())
+    x = torch.randn(BATCH, TOKENS, WIDTH, generator=torch.Generator().manual_seed(3))
+    full = runnable.forward({"x": x})["y"]
+    assert full.shape == x.shape and torch.equal(runnable.forward({"x": x[:1]})["y"], full[:1])
+    options = AnalysisOptions(batch_size=BATCH)
+    result = run_probes(load_model(str(save(_masked(), tmp_path / "masked.onnx")), options), options)
+    assert result.extra["end_to_end_samples"] == 1
