@@ -1,4 +1,4 @@
-"""Reshapes that follow the batch, so a static-batch export can run on fewer samples.
+"""Reshapes and constants that follow the batch, so a static-batch export runs on fewer samples.
 
 An export with a fixed batch (torch.onnx.export without dynamic axes) bakes the batch into
 its Reshape targets: GPT-2 small's has 108 of them ([8, 128, 768], [1024, 768], ...),
@@ -7,17 +7,19 @@ solve one sample instead of eight (per-layer and end-to-end sigma_max) paid for 
 on GPT-2 at 8 x 128 tokens that was 134 s of a 165 s run.
 
 For a Reshape whose target is a constant whose leading entry is a multiple of the model's
-static batch B, the executor uses an equivalent target that follows the batch:
+static batch B, and whose data has a shape known from shape inference, the executor keeps a
+second target that follows the batch: the leading entry becomes -1 (inferred), after any
+other -1 is made explicit from the data's shape. Constants of the batch's size are the other
+obstacle: GPT-2's static export folds its causal mask into [8, 1, 128, 128] initializers whose
+8 slices are equal, and on one sample they broadcast the outputs back to 8 rows;
+`repeated_along_batch` names such initializers, and a run on fewer samples reads their first
+slice, which broadcasts as the whole did.
 
-- the leading entry becomes -1 (inferred);
-- a -1 elsewhere is first made explicit, from the data's shape at the declared inputs (shape
-  inference); without that shape the target is left alone.
-
-At the declared input shapes this gives exactly the original shape (a valid target's -1 infers
-the entry it replaced), so a run at batch B computes what the file says, bit for bit. On a smaller batch they give the batch-following shape where the
-original would raise. Whether that computes the model's function on those samples is not
-assumed: every probe that runs fewer samples first checks that they reproduce their rows of
-the whole-batch run (end_to_end, local_sigma).
+Both apply only to runs on fewer samples than declared (data smaller than its declared shape,
+inputs shorter than the batch), so a run at the declared shapes computes exactly what the file
+says. Whether a smaller run computes the model's function on its samples is not assumed: every
+probe that runs fewer samples first checks that they reproduce their rows of the whole-batch
+run (end_to_end, local_sigma), and solves the whole batch where they do not.
 """
 from __future__ import annotations
 
