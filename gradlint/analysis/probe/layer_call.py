@@ -50,8 +50,11 @@ class LayerCall:
             arguments[position] = primals[slot]
         return self.function(*arguments)
 
-    def narrowed(self, lengths: Mapping[int, int]) -> "LayerCall | None":
-        """The same layer on the first `length` entries along each axis, if it accepts that."""
+    def narrowed(
+        self, lengths: Mapping[int, int], full_output: torch.Tensor | None = None
+    ) -> "LayerCall | None":
+        """The same layer on the first `length` entries along each axis, if it accepts that;
+        with `full_output`, also only if the slice computes that output's leading rows."""
         reference = self.primals[0] if self.primals else None
         if reference is None or any(a >= reference.dim() for a in lengths):
             return None
@@ -78,7 +81,16 @@ class LayerCall:
                 output = candidate(*candidate.primals)
         except Exception:  # a layer that cannot run on a slice is measured whole
             return None
-        return candidate if tuple(output.shape) == tuple(expected) else None
+        if tuple(output.shape) != tuple(expected):
+            return None
+        if full_output is not None and not _leading_rows_of(output, full_output):
+            return None
+        return candidate
+
+
+def _leading_rows_of(output: torch.Tensor, full_output: torch.Tensor) -> bool:
+    rows = output.shape[0] if output.dim() else 0
+    return rows > 0 and same_values(output, full_output.detach()[:rows])
 
 
 def _regrouped(rows_in: int, rows_out: int, length: int) -> int | None:
