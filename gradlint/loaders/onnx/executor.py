@@ -22,7 +22,7 @@ from gradlint.errors import UsageError
 from gradlint.loaders.onnx.interpreter import RunState, run_nodes
 from gradlint.loaders.onnx.layer_taps import LayerPlan, LayerSnapshot, plan_layers, snapshot
 from gradlint.loaders.onnx.ops.registry import NORM_MODES
-from gradlint.loaders.onnx.program import Compiler, Program, constant_values
+from gradlint.loaders.onnx.program import Compiler, Program, constant_values, reads
 from gradlint.model import Diagnostic, Layer, Tap
 
 
@@ -159,12 +159,15 @@ class OnnxRunnable:
 
         Exponents of Pow are left out: exporters store the 2.0 of a decomposed norm or the 3.0
         of tanh-GELU as initializers, nobody trains them, and d(x^p)/dp = x^p log x is NaN
-        wherever x < 0, which a probe would read as a numerics failure.
+        wherever x < 0, which a probe would read as a numerics failure. So are initializers
+        no node reads (the scalars of a GELU that `fuse_gelu` runs as one op): they get no
+        gradient.
         """
         for program in self._program.walk_programs():
             exponents = {node.inputs[1] for node in program.nodes if node.op_type == "Pow" and len(node.inputs) > 1}
+            read = set().union(*(reads(node) for node in program.nodes))
             for name, tensor in program.initializers.items():
-                if tensor.is_floating_point() and name not in exponents:
+                if tensor.is_floating_point() and name not in exponents and name in read:
                     yield name, tensor
 
     def _prepare(self, value: torch.Tensor) -> torch.Tensor:

@@ -23,9 +23,10 @@ from gradlint.loaders.onnx.batch_reshapes import (
     repeated_along_batch,
     static_batch,
 )
+from gradlint.loaders.onnx.compiled_node import CompiledNode, reads
+from gradlint.loaders.onnx.fuse_gelu import fuse_gelu
 from gradlint.loaders.onnx.ops import lookup
 from gradlint.loaders.onnx.ops.dtypes import tensor_from_proto
-from gradlint.loaders.onnx.ops.registry import OpFunction
 from gradlint.model import Diagnostic
 
 # Ops whose output is not a function of their inputs: never treated as constants.
@@ -33,19 +34,6 @@ _NONDETERMINISTIC = frozenset(
     {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
      "Bernoulli"}
 )
-
-
-@dataclass
-class CompiledNode:
-    name: str
-    op_type: str
-    domain: str
-    opset: int
-    fn: OpFunction | None
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    attrs: dict[str, Any]
-    subgraphs: tuple["Program", ...] = ()
 
 
 @dataclass
@@ -91,6 +79,7 @@ class Compiler:
             for index, target in batch_following_targets(graph).items():
                 nodes[index].attrs[BATCH_FOLLOWING_TARGET] = target
         outputs = tuple(value.name for value in graph.output)
+        nodes = fuse_gelu(nodes, initializers, outputs)
         known = set(inputs) | set(initializers)
         ordered, outer = _sort(nodes, known, outputs)
         if not scope and outer:
@@ -145,14 +134,6 @@ def _unsupported(node: onnx.NodeProto, name: str, domain: str) -> Diagnostic:
 
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
-
-
-def reads(node: CompiledNode) -> set[str]:
-    """Every value `node` reads: its inputs and what its subgraphs take from outside."""
-    names = {n for n in node.inputs if n}
-    for sub in node.subgraphs:
-        names |= sub.outer_refs
-    return names
 
 
 def _sort(
