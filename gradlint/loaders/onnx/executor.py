@@ -121,7 +121,7 @@ class OnnxRunnable:
                 raise UsageError(
                     f"layer {layer!r} takes {len(last.input_names)} tensors, got {len(tensors)}"
                 )
-            frozen = {name: self._prepare(value) for name, value in last.frozen.items()}
+            frozen = {name: self._prepare(value) for name, value in last.frozen_like(tensors).items()}
             env = ChainMap(dict(zip(last.input_names, tensors)), frozen, self._initializers())
             run_nodes(plan.nodes, env, self._state(None))
             return env[plan.output]

@@ -26,10 +26,29 @@ class LayerPlan:
 
 @dataclass(frozen=True)
 class LayerSnapshot:
-    """What the most recent forward fed a layer: input names, and frozen values by name."""
+    """What the most recent forward fed a layer: input names and shapes, frozen values by name."""
 
     input_names: tuple[str, ...]
     frozen: Mapping[str, torch.Tensor]
+    input_shapes: tuple[torch.Size, ...] = ()
+
+    def frozen_like(self, tensors: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The frozen values, sliced as `tensors` are sliced from the recorded inputs.
+
+        A layer re-run on a slice of its inputs (one sample, a crop of tokens) must read the
+        same slice of the per-sample values computed outside it: GPT-2's attention reads a
+        boolean NaN mask of the scores' shape, and unsliced it broadcast a one-sample call
+        back to the whole batch. Only frozen values of a sliced input's rank and full size on
+        the sliced axis follow (shape tensors do not)."""
+        cuts: dict[tuple[int, int], tuple[int, int]] = {}  # (rank, axis) -> (full, kept)
+        for recorded, tensor in zip(self.input_shapes, tensors):
+            if len(recorded) == tensor.dim():
+                for axis, (full, kept) in enumerate(zip(recorded, tensor.shape)):
+                    if kept < full:
+                        cuts[(tensor.dim(), axis)] = (full, kept)
+        if not cuts:
+            return dict(self.frozen)
+        return {name: _cut(value, cuts) for name, value in self.frozen.items()}
 
 
 def plan_layers(program: Program, layers: Sequence[Layer]) -> dict[str, LayerPlan]:
@@ -73,4 +92,11 @@ def snapshot(
     }
     if not plan.nodes:
         frozen[plan.output] = output.detach()
-    return LayerSnapshot(input_names, frozen)
+    return LayerSnapshot(input_names, frozen, tuple(env[name].shape for name in input_names))
+
+
+def _cut(value: torch.Tensor, cuts: Mapping[tuple[int, int], tuple[int, int]]) -> torch.Tensor:
+    for (rank, axis), (full, kept) in cuts.items():
+        if value.dim() == rank and value.shape[axis] == full:
+            value = value.narrow(axis, 0, kept)
+    return value
