@@ -27,6 +27,7 @@ import torch
 
 from gradlint.analysis.probe.blocks import Blocks
 from gradlint.analysis.probe.capture import LayerRecord
+from gradlint.analysis.probe.explicit_block import explicit_block_sigma
 from gradlint.analysis.probe.jacobian import (
     FunctionJacobian,
     GraphJacobian,
@@ -37,6 +38,7 @@ from gradlint.analysis.probe.jacobian import (
 )
 from gradlint.analysis.probe.lanczos import top_singular_value
 from gradlint.analysis.probe.layer_call import LayerCall
+from gradlint.analysis.probe.rows import rows_aligned
 from gradlint.analysis.probe.structure import Structure, detect_structure
 
 
@@ -66,29 +68,48 @@ def layer_sigma(
     """None when the layer has no float input on the gradient path (an embedding lookup)."""
     if not record.differentiable or not record.float_output:
         return None
-    call = LayerCall.of_record(function, record)
-    structure = _structure(call, generator)
+    call, output = rows_aligned(LayerCall.of_record(function, record), record.output)
+    structure = _structure(call, settings, generator)
     if structure.diagonal:
         return _diagonal(call, record)
     if structure.constant_axes:
-        one = call.narrowed({axis: 1 for axis in structure.constant_axes})
-        if one is None and 0 in structure.constant_axes:
-            one = call.narrowed({0: 1})
-        if one is not None:
-            narrowed = [a for a, n in enumerate(one.output_shape) if n == 1 < call.output_shape[a]]
-            axes = [a for a in structure.block_axes if a not in narrowed]
-            return _solve(_function_operators(one), axes, "constant", settings, generator)
-    subset = _first_samples(call, record, structure, settings)
+        constant = _constant(call, output, structure, settings, generator)
+        if constant is not None:
+            return constant
+    subset = _first_samples(call, output, structure, settings)
     if subset is not None:
         return _solve(_function_operators(subset), structure.block_axes, "lanczos", settings, generator)
     return _solve(_function_operators(call), structure.block_axes, "lanczos", settings, generator)
+
+
+def _constant(
+    call: LayerCall, output: torch.Tensor, structure: Structure, settings: SigmaSettings,
+    generator: torch.Generator,
+) -> SigmaResult | None:
+    """Solved on one block where the layer runs on one; else, where it runs on one sample's
+    rows only, from the shared block read off explicitly (`explicit_block`)."""
+    one = call.narrowed({axis: 1 for axis in structure.constant_axes})
+    if one is None and 0 in structure.constant_axes:
+        one = call.narrowed({0: 1})
+    if one is not None:
+        narrowed = [a for a, n in enumerate(one.output_shape) if n == 1 < call.output_shape[a]]
+        axes = [a for a in structure.block_axes if a not in narrowed]
+        return _solve(_function_operators(one), axes, "constant", settings, generator)
+    if 0 not in structure.constant_axes:
+        return None
+    rows = _sample_rows(call, 1, settings, output) or call
+    with twice_differentiable():
+        estimate = explicit_block_sigma(rows, settings.tolerance, settings.max_iterations, generator)
+    if estimate is None:
+        return None
+    return SigmaResult(estimate.sigma_max, estimate.iterations, estimate.converged, "constant", 1)
 
 
 _TEST_LENGTH = 4  # entries kept along each non-sample axis for the structure tests
 
 
 def _first_samples(
-    call: LayerCall, record: LayerRecord, structure: Structure, settings: SigmaSettings
+    call: LayerCall, output: torch.Tensor, structure: Structure, settings: SigmaSettings
 ) -> LayerCall | None:
     """The call on the first `settings.samples` samples, if the layer treats samples alike and
     independently. Axis 0 a block axis proves it; where axis 0 holds every sample's rows
@@ -100,18 +121,28 @@ def _first_samples(
     if 0 in structure.block_axes:
         # A slice of a static-batch export runs through batch-following reshapes
         # (loaders/onnx/batch_reshapes.py): used only where it computes the recorded rows.
-        first = call.narrowed({0: settings.samples}, record.output)
+        first = call.narrowed({0: settings.samples}, output)
         if first is not None:
             return first
+    return _sample_rows(call, settings.samples, settings, output)
+
+
+def _sample_rows(
+    call: LayerCall, samples: int, settings: SigmaSettings, output: torch.Tensor | None = None
+) -> LayerCall | None:
+    """The rows of the first `samples` samples where axis 0 flattens the batch with tokens
+    (with `output`, only if they reproduce its leading rows)."""
     leading = call.primals[0].shape[0] if call.primals and call.primals[0].dim() else 0
-    if not settings.batch or leading % settings.batch or leading <= settings.samples:
+    if not settings.batch or leading % settings.batch or leading <= samples:
         return None
-    rows = settings.samples * (leading // settings.batch)
-    return call.narrowed({0: rows}, record.output)
+    return call.narrowed({0: samples * (leading // settings.batch)}, output)
 
 
-def _structure(call: LayerCall, generator: torch.Generator) -> Structure:
-    test = call.narrowed(_test_lengths(call)) or call.narrowed({0: 2}) or call
+def _structure(call: LayerCall, settings: SigmaSettings, generator: torch.Generator) -> Structure:
+    test = (
+        call.narrowed(_test_lengths(call)) or call.narrowed({0: 2})
+        or _sample_rows(call, 2, settings) or call
+    )
     with torch.no_grad():
         output = test(*test.primals)
     with twice_differentiable():

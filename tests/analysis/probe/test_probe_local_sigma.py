@@ -57,3 +57,44 @@ def test_rows_that_depend_on_other_samples_keep_the_whole_call() -> None:
     result = layer_sigma(record, coupled, SigmaSettings(1e-9, 64, samples=1, batch=BATCH), generator)
     assert result is not None and result.sigma_max == pytest.approx(1.0, rel=1e-6)
     assert seen[-1] == BATCH * TOKENS
+
+
+HEADS, HEAD_WIDTH = 2, 3
+
+
+def test_a_linear_layer_that_moves_heads_before_tokens_is_solved_once_from_its_block() -> None:
+    """Rows [batch * tokens, features] in, [batch, heads, tokens, head width] out, through a
+    reshape that fixes the token count (GPT-2's c_attn in a dynamic-batch export): the row
+    axis is found under the transpose, every row shares one block, and that block is read
+    off from one sample's rows instead of solved by Lanczos on them."""
+    generator = torch.Generator().manual_seed(2)
+    weight = torch.randn(FEATURES, HEADS * HEAD_WIDTH, generator=generator, dtype=torch.float64)
+    x = torch.randn(BATCH * TOKENS, FEATURES, generator=generator, dtype=torch.float64)
+    seen: list[int] = []
+
+    def c_attn(rows: torch.Tensor) -> torch.Tensor:
+        seen.append(rows.shape[0])
+        return (rows @ weight).reshape(-1, TOKENS, HEADS, HEAD_WIDTH).transpose(1, 2)
+
+    record = LayerRecord("c_attn", 0, (x,), (0,), c_attn(x))
+    result = layer_sigma(record, c_attn, SigmaSettings(1e-9, 64, samples=1, batch=BATCH), generator)
+    assert result is not None and result.method == "constant" and result.converged
+    assert result.sigma_max == pytest.approx(float(torch.linalg.matrix_norm(weight, ord=2)), rel=1e-9)
+    assert seen[-1] == TOKENS
+
+
+def test_a_nonlinear_layer_under_the_same_reshape_is_still_solved_per_token() -> None:
+    generator = torch.Generator().manual_seed(3)
+    weight = torch.randn(FEATURES, HEADS * HEAD_WIDTH, generator=generator, dtype=torch.float64)
+    x = torch.randn(BATCH * TOKENS, FEATURES, generator=generator, dtype=torch.float64)
+
+    def layer(rows: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(rows @ weight).reshape(-1, TOKENS, HEADS, HEAD_WIDTH).transpose(1, 2)
+
+    record = LayerRecord("mlp", 0, (x,), (0,), layer(x))
+    result = layer_sigma(record, layer, SigmaSettings(1e-9, 64, samples=1, batch=BATCH), generator)
+    assert result is not None and result.method == "lanczos" and result.blocks == TOKENS
+    first = x[:TOKENS]
+    jacobian = torch.autograd.functional.jacobian(lambda r: torch.tanh(r @ weight), first)
+    exact = torch.linalg.matrix_norm(jacobian.reshape(first.shape[0] * HEADS * HEAD_WIDTH, first.numel()), ord=2)
+    assert result.sigma_max == pytest.approx(float(exact), rel=1e-6)
