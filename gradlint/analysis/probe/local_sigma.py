@@ -11,7 +11,9 @@ values within a few percent of each other. A layer that couples samples (batch-s
 normalization) is always solved on the whole batch as one vector.
 
 How (see `structure`): elementwise layers are read off one product; layers whose Jacobian is
-the same for every sample (and token) are solved on one of them; everything else runs the
+the same for every sample (and token) are solved on one of them, or, where the layer will not
+run on one token, from their shared block read off explicitly (`explicit_block`); an output
+regrouped from flattened input rows is lined up with them first (`rows`); everything else runs the
 Lanczos-accelerated power iteration of `lanczos`, one block per independent slice. Products
 come from the layer re-run once on its recorded inputs (`GraphJacobian.of_function`: a graph
 of that layer alone; products on the probe pass's whole graph would make autograd walk every
