@@ -62,19 +62,20 @@ def test_rows_that_depend_on_other_samples_keep_the_whole_call() -> None:
 HEADS, HEAD_WIDTH = 2, 3
 
 
-def test_a_linear_layer_that_moves_heads_before_tokens_is_solved_once_from_its_block() -> None:
+@pytest.mark.parametrize("head_width", [HEAD_WIDTH, 2])  # wider than the input (jvps), narrower (vjps)
+def test_a_linear_layer_that_moves_heads_before_tokens_is_solved_once_from_its_block(head_width: int) -> None:
     """Rows [batch * tokens, features] in, [batch, heads, tokens, head width] out, through a
     reshape that fixes the token count (GPT-2's c_attn in a dynamic-batch export): the row
     axis is found under the transpose, every row shares one block, and that block is read
     off from one sample's rows instead of solved by Lanczos on them."""
     generator = torch.Generator().manual_seed(2)
-    weight = torch.randn(FEATURES, HEADS * HEAD_WIDTH, generator=generator, dtype=torch.float64)
+    weight = torch.randn(FEATURES, HEADS * head_width, generator=generator, dtype=torch.float64)
     x = torch.randn(BATCH * TOKENS, FEATURES, generator=generator, dtype=torch.float64)
     seen: list[int] = []
 
     def c_attn(rows: torch.Tensor) -> torch.Tensor:
         seen.append(rows.shape[0])
-        return (rows @ weight).reshape(-1, TOKENS, HEADS, HEAD_WIDTH).transpose(1, 2)
+        return (rows @ weight).reshape(-1, TOKENS, HEADS, head_width).transpose(1, 2)
 
     record = LayerRecord("c_attn", 0, (x,), (0,), c_attn(x))
     result = layer_sigma(record, c_attn, SigmaSettings(1e-9, 64, samples=1, batch=BATCH), generator)
