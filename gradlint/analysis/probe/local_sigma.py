@@ -73,7 +73,7 @@ def layer_sigma(
     call, output = rows_aligned(LayerCall.of_record(function, record), record.output)
     structure = _structure(call, settings, generator)
     if structure.diagonal:
-        return _diagonal(call, record)
+        return _diagonal(_first_samples(call, output, structure, settings) or call)
     if structure.constant_axes:
         constant = _constant(call, output, structure, settings, generator)
         if constant is not None:
@@ -184,7 +184,10 @@ def _jvp(call: LayerCall) -> Callable:
     return product
 
 
-def _diagonal(call: LayerCall, record: LayerRecord) -> SigmaResult:
+def _diagonal(call: LayerCall) -> SigmaResult:
+    """Called on the first samples, like any per-sample layer: on the whole batch, each of
+    ResNet-50's first-stage residual Add+ReLU layers (6.4M entries) took 0.4-0.5 s, mostly
+    page faults on product-sized temporaries."""
     squared = None
     jvp = _jvp(call)
     for index in range(len(call.primals)):

@@ -99,3 +99,25 @@ def test_a_nonlinear_layer_under_the_same_reshape_is_still_solved_per_token() ->
     jacobian = torch.autograd.functional.jacobian(lambda r: torch.tanh(r @ weight), first)
     exact = torch.linalg.matrix_norm(jacobian.reshape(first.shape[0] * HEADS * HEAD_WIDTH, first.numel()), ord=2)
     assert result.sigma_max == pytest.approx(float(exact), rel=1e-6)
+
+
+def test_an_elementwise_layer_is_read_off_the_first_samples_only() -> None:
+    """tanh' peaks at 0: the second sample holds the entry nearest zero, so the whole batch
+    reads a larger value than the first sample alone, and each setting must give its own."""
+    x = torch.full((BATCH, FEATURES), 2.0, dtype=torch.float64)
+    x[0, 3] = 1.0
+    x[1, 2] = 0.1
+    seen: list[int] = []
+
+    def layer(values: torch.Tensor) -> torch.Tensor:
+        seen.append(values.shape[0])
+        return torch.tanh(values)
+
+    record = LayerRecord("tanh", 0, (x,), (0,), layer(x))
+    first = layer_sigma(record, layer, SigmaSettings(1e-9, 64, samples=1), torch.Generator().manual_seed(0))
+    assert first is not None and first.method == "diagonal"
+    assert first.sigma_max == pytest.approx(1 - float(torch.tanh(torch.tensor(1.0, dtype=torch.float64))) ** 2, rel=1e-9)
+    assert seen[-1] == 1 and first.blocks == FEATURES
+    whole = layer_sigma(record, layer, SigmaSettings(1e-9, 64), torch.Generator().manual_seed(0))
+    assert whole.sigma_max == pytest.approx(1 - float(torch.tanh(torch.tensor(0.1, dtype=torch.float64))) ** 2, rel=1e-9)
+    assert whole.blocks == BATCH * FEATURES
