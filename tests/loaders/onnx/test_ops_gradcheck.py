@@ -52,6 +52,11 @@ def test_conv(onnx_helpers):
     gradcheck_node(onnx_helpers, "Conv", inputs, {"pads": [1, 0, 0, 1], "strides": [2, 1]})
 
 
+def test_strided_pointwise_conv(onnx_helpers):
+    inputs = {"x": randn(1, 2, 5, 4), "w": randn(3, 2, 1, 1, seed=1), "b": randn(3, seed=2)}
+    gradcheck_node(onnx_helpers, "Conv", inputs, {"pads": [1, 0, 0, 1], "strides": [2, 3]})
+
+
 def test_softmax(onnx_helpers):
     gradcheck_node(onnx_helpers, "Softmax", {"x": randn(2, 5)}, {"axis": 0})
 

@@ -46,6 +46,16 @@ def test_conv2d_padding_forms(onnx_helpers, attrs):
     onnx_helpers.check_node("Conv", inputs, {"kernel_shape": [3, 3], **attrs}, tol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "attrs",
+    [{"strides": [2, 2]}, {"strides": [3, 2], "pads": [1, 0, 0, 2]}, {"auto_pad": "SAME_UPPER", "strides": [2, 2]}],
+)
+def test_strided_pointwise_conv(onnx_helpers, attrs):
+    """1x1 kernels with strides run as a slice and a stride-1 convolution."""
+    inputs = {"x": randn(2, 4, 7, 6), "w": randn(3, 4, 1, 1, seed=1), "b": randn(3, seed=2)}
+    onnx_helpers.check_node("Conv", inputs, {"kernel_shape": [1, 1], **attrs}, tol=1e-5)
+
+
 def test_conv_groups_without_bias_and_kernel_shape(onnx_helpers):
     inputs = {"x": randn(1, 6, 5, 5), "w": randn(6, 2, 3, 3, seed=1)}
     onnx_helpers.check_node("Conv", inputs, {"group": 3, "pads": [1, 1, 1, 1]})
