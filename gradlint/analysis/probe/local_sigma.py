@@ -10,11 +10,13 @@ a per-sample layer is proportional to the samples solved, and iid probe samples 
 values within a few percent of each other. A layer that couples samples (batch-statistics
 normalization) is always solved on the whole batch as one vector.
 
-How (see `structure`): elementwise layers are read off one product; layers whose Jacobian is
-the same for every sample (and token) are solved on one of them, or, where the layer will not
-run on one token, from their shared block read off explicitly (`explicit_block`); an output
-regrouped from flattened input rows is lined up with them first (`rows`); everything else runs the
-Lanczos-accelerated power iteration of `lanczos`, one block per independent slice. Products
+How (see `structure`; layers that compute the same function up to their weights share one
+structure test, keyed by the runnable's optional `layer_signature`): elementwise layers are
+read off one product; layers whose Jacobian is the same for every sample (and token) are
+solved on one of them, or, where the layer will not run on one token, from their shared
+block read off explicitly (`explicit_block`); an output regrouped from flattened input rows
+is lined up with them first (`rows`); everything else runs the Lanczos-accelerated power
+iteration of `lanczos`, one block per independent slice. Products
 come from the layer re-run once on its recorded inputs (`GraphJacobian.of_function`: a graph
 of that layer alone; products on the probe pass's whole graph would make autograd walk every
 earlier layer on each call, quadratic in depth, and would keep that graph in memory). If
@@ -23,7 +25,7 @@ double backward fails on a layer, torch.func's forward mode takes over.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Hashable, Iterable, MutableMapping
 
 import torch
 
@@ -66,12 +68,21 @@ def layer_sigma(
     function: Callable[..., torch.Tensor],
     settings: SigmaSettings,
     generator: torch.Generator,
+    structures: MutableMapping[Hashable, Structure] | None = None,
+    signature: Hashable | None = None,
 ) -> SigmaResult | None:
-    """None when the layer has no float input on the gradient path (an embedding lookup)."""
+    """None when the layer has no float input on the gradient path (an embedding lookup).
+    `structures`: tested structures by layer signature (`loaders/onnx/layer_signature.py`),
+    shared by the layers of one run that compute the same function up to weights."""
     if not record.differentiable or not record.float_output:
         return None
     call, output = rows_aligned(LayerCall.of_record(function, record), record.output)
-    structure = _structure(call, settings, generator)
+    if structures is not None and signature is not None and signature in structures:
+        structure = structures[signature]
+    else:
+        structure = _structure(call, settings, generator)
+        if structures is not None and signature is not None:
+            structures[signature] = structure
     if structure.diagonal:
         return _diagonal(_first_samples(call, output, structure, settings) or call)
     if structure.constant_axes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Hashable, Mapping, Sequence
 
 import torch
 
@@ -31,6 +31,7 @@ from gradlint.analysis.probe.forward_stats import ActivationInfo, activation_inf
 from gradlint.analysis.probe.gradients import BackwardResult, backward_pass
 from gradlint.analysis.probe.local_sigma import SigmaResult, SigmaSettings, layer_sigma
 from gradlint.analysis.probe.notes import no_backward, not_converged, partial
+from gradlint.analysis.probe.structure import Structure
 from gradlint.analysis.probe.runtime import (
     batch_reduced,
     generator,
@@ -168,11 +169,16 @@ def _layer_sigmas(
         settings.tolerance, settings.layer_max_iterations, settings.layer_samples, batch
     )
     records = [r for r in probe.records.values() if r.differentiable and r.float_output]
+    signature_of = getattr(model.runnable, "layer_signature", lambda name: None)
+    structures: dict[Hashable, Structure] = {}
     for index, record in enumerate(records):
         report("layer sigma_max", index, len(records))
         try:
             function = model.runnable.layer_function(record.name)
-            result = layer_sigma(record, function, limits, generator(seed, record.position + 1))
+            result = layer_sigma(
+                record, function, limits, generator(seed, record.position + 1),
+                structures, signature_of(record.name),
+            )
         except Exception as error:  # one layer's failure must not cost the others
             failed.append((record.name, error))
             continue

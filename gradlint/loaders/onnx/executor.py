@@ -12,7 +12,7 @@ subgraph the name is prefixed by `f"{parent node}/{attribute}/"`.
 from __future__ import annotations
 
 from collections import ChainMap
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Hashable, Iterator, Mapping, Sequence
 
 import onnx
 import onnx.inliner
@@ -20,6 +20,7 @@ import torch
 
 from gradlint.errors import UsageError
 from gradlint.loaders.onnx.interpreter import RunState, run_nodes
+from gradlint.loaders.onnx.layer_signature import layer_signature
 from gradlint.loaders.onnx.layer_taps import LayerPlan, LayerSnapshot, plan_layers, snapshot
 from gradlint.loaders.onnx.ops.registry import NORM_MODES
 from gradlint.loaders.onnx.program import Compiler, Program, constant_values, reads
@@ -127,6 +128,14 @@ class OnnxRunnable:
             return env[plan.output]
 
         return evaluate
+
+    def layer_signature(self, layer: str) -> Hashable | None:
+        """Equal for layers that compute the same function up to their weights' values
+        (see layer_signature.py); None before the layer has run, or for control flow."""
+        plan, last = self._plans.get(layer), self._snapshots.get(layer)
+        if plan is None or last is None:
+            return None
+        return layer_signature(plan, last, self._initializers())
 
     def layer_input_names(self, layer: str) -> tuple[str, ...]:
         """Names of the tensors the layer's tap received in the most recent forward."""

@@ -6,6 +6,7 @@ import torch
 
 from gradlint.analysis.probe.capture import LayerRecord
 from gradlint.analysis.probe.local_sigma import SigmaSettings, layer_sigma
+from gradlint.analysis.probe.structure import Structure
 
 BATCH, TOKENS, FEATURES, OUT = 8, 4, 5, 6
 
@@ -121,3 +122,21 @@ def test_an_elementwise_layer_is_read_off_the_first_samples_only() -> None:
     whole = layer_sigma(record, layer, SigmaSettings(1e-9, 64), torch.Generator().manual_seed(0))
     assert whole.sigma_max == pytest.approx(1 - float(torch.tanh(torch.tensor(0.1, dtype=torch.float64))) ** 2, rel=1e-9)
     assert whole.blocks == BATCH * FEATURES
+
+
+def test_layers_with_one_signature_share_one_structure_test() -> None:
+    """The first layer's tested structure is stored under its signature and reused as is: a
+    stored 'no structure' turns the next elementwise layer into a whole Lanczos solve (with
+    the same answer), which proves no second test ran."""
+    x = torch.randn(BATCH, FEATURES, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    record = LayerRecord("tanh", 0, (x,), (0,), torch.tanh(x))
+    settings = SigmaSettings(1e-9, 64, samples=1)
+    structures: dict = {}
+    first = layer_sigma(record, torch.tanh, settings, torch.Generator().manual_seed(0), structures, "tanh-8x5")
+    assert first.method == "diagonal" and structures["tanh-8x5"].diagonal
+    structures["tanh-8x5"] = Structure()
+    second = layer_sigma(record, torch.tanh, settings, torch.Generator().manual_seed(0), structures, "tanh-8x5")
+    assert second.method == "lanczos" and second.blocks == 1
+    assert second.sigma_max == pytest.approx(float((1 - torch.tanh(x) ** 2).abs().max()), rel=1e-6)
+    unsigned = layer_sigma(record, torch.tanh, settings, torch.Generator().manual_seed(0), structures, None)
+    assert unsigned.method == "diagonal"
