@@ -31,7 +31,6 @@ from gradlint.analysis.probe.forward_stats import ActivationInfo, activation_inf
 from gradlint.analysis.probe.gradients import BackwardResult, backward_pass
 from gradlint.analysis.probe.local_sigma import SigmaResult, SigmaSettings, layer_sigma
 from gradlint.analysis.probe.notes import no_backward, not_converged, partial
-from gradlint.analysis.probe.structure import Structure
 from gradlint.analysis.probe.runtime import (
     batch_reduced,
     generator,
@@ -44,6 +43,7 @@ from gradlint.analysis.probe.runtime import (
     with_batch,
 )
 from gradlint.analysis.probe.settings import ProbeSettings
+from gradlint.analysis.probe.structure import Structure
 from gradlint.analysis.probe_inputs import make_probe_inputs
 from gradlint.errors import UsageError
 from gradlint.model import Diagnostic, InputSpec, LayerKind, LoadedModel

@@ -9,11 +9,14 @@ signatures share one test.
 What goes in: each node's op, opset and attributes, how its inputs connect (a layer input by
 position, an earlier node's output, an initializer, a frozen value), the layer inputs'
 shapes. Values that can decide which entries meet enter by value: integer and boolean
-tensors (reshape targets, indices, masks), frozen values (masks computed outside the layer),
-small float tensors (up to `_VALUE_LIMIT` entries: scales, epsilons). Large float
-initializers (weights) enter by dtype, shape and where they hold zeros or mask-like
-magnitudes (|w| >= 1e4, non-finite), so a pruned weight or a stored additive mask is not
-mistaken for a dense one. Layers with subgraphs (control flow) get no signature.
+tensors (reshape targets, indices, masks, also when computed outside the layer), small float
+tensors (up to `_VALUE_LIMIT` entries: scales, epsilons). Large float tensors (weights, and
+constants computed from them such as a transposed LM head) enter by dtype and shape, plus
+where they hold mask-like magnitudes (|w| >= 1e4, non-finite) or zeros, the latter when
+they are more than `_SPARSE_FRACTION` of the entries: a stored additive mask, a pruned
+kernel or a diagonal (identity-initialised) weight changes which entries meet, while the odd
+exact zero of a random float32 init (GPT-2 small has a few) cannot. Layers with subgraphs
+(control flow) get no signature.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from gradlint.loaders.onnx.layer_taps import LayerPlan, LayerSnapshot
 
 _VALUE_LIMIT = 64
 _MASK_MAGNITUDE = 1e4
+_SPARSE_FRACTION = 0.01
+_CHUNK = 1 << 18
 
 
 def layer_signature(
@@ -33,7 +38,7 @@ def layer_signature(
 ) -> Hashable | None:
     roles: dict[str, Hashable] = {name: ("input", i) for i, name in enumerate(snapshot.input_names)}
     for name, value in snapshot.frozen.items():
-        roles.setdefault(name, ("frozen", _exact(value)))
+        roles.setdefault(name, ("frozen", describe(value)))
     nodes = []
     for index, node in enumerate(plan.nodes):
         if node.subgraphs:
@@ -49,23 +54,44 @@ def layer_signature(
 
 def describe(value: torch.Tensor) -> Hashable:
     """dtype and shape, plus the values where they can change which entries interact."""
+    head = (str(value.dtype), tuple(value.shape))
     if not value.is_floating_point() or value.numel() <= _VALUE_LIMIT:
-        return _exact(value)
+        return (*head, _digest(value))
     with torch.no_grad():
-        special = (value == 0) | ~(value.abs() < _MASK_MAGNITUDE)
-    pattern = _digest(special) if bool(special.any()) else "dense"
-    return str(value.dtype), tuple(value.shape), pattern
+        low, high = torch.aminmax(value)
+    if not (bool(low > -_MASK_MAGNITUDE) and bool(high < _MASK_MAGNITUDE)):  # NaN fails too
+        count = value.numel()  # mask-like entries: always by pattern
+    else:
+        count = sum(int(chunk.eq(0).view(torch.uint8).sum(dtype=torch.int32)) for chunk in _chunks(value))
+    return (*head, _digest(_special(value)) if count > _SPARSE_FRACTION * value.numel() else "dense")
 
 
-def _exact(value: torch.Tensor) -> Hashable:
-    return str(value.dtype), tuple(value.shape), _digest(value)
+def _special(value: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return (value == 0) | ~(value.abs() < _MASK_MAGNITUDE)  # NaN fails the comparison
+
+
+def _chunks(value: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Flat views of `_CHUNK` entries: temporaries of that size are reused from the heap,
+    where whole-weight ones (GPT-2: 124M entries) were fresh pages each time and doubled the
+    cost of all signatures. A non-contiguous tensor is taken whole (row chunks of a
+    transposed LM head ran 10x slower)."""
+    if not value.is_contiguous():
+        return (value,)
+    return value.reshape(-1).split(_CHUNK)
 
 
 def _digest(value: torch.Tensor) -> str:
-    data = value.detach().cpu().contiguous()
+    """Of the values; an expanded (stride-0) axis is hashed once (the shape says its length,
+    the digest which axes were expanded)."""
+    expanded = tuple(step == 0 for step in value.stride())
+    compact = value.detach()[tuple(slice(0, 1) if flag else slice(None) for flag in expanded)]
+    data = compact.cpu().contiguous()
     if data.dtype == torch.bfloat16:
         data = data.float()
-    return hashlib.sha1(data.numpy().tobytes()).hexdigest()
+    digest = hashlib.sha1(repr(expanded).encode())
+    digest.update(memoryview(data.numpy()).cast("B"))
+    return digest.hexdigest()
 
 
 def _role(name: str, roles: Mapping[str, Hashable], initializers: Mapping[str, torch.Tensor]) -> Hashable:

@@ -71,3 +71,16 @@ def test_control_flow_gets_no_signature() -> None:
     loop = CompiledNode("loop", "Loop", "", 17, None, ("n", "", "x"), ("y",), {}, (Program.__new__(Program),))
     plan = LayerPlan("loop", "y", (loop,), ("x",))
     assert _signature(plan, {}) is None
+
+
+def test_an_odd_exact_zero_of_a_random_init_is_not_a_pattern_and_expanded_masks_hash_compactly() -> None:
+    weights = _weights(**{"a/w": torch.randn(16, 100), "b/w": torch.randn(16, 100)})
+    weights["b/w"][3, 7] = 0.0  # 1 of 1600 entries: float32 normal draws do this
+    assert _signature(_mlp("a"), weights) == _signature(_mlp("b"), weights)
+    masked = LayerPlan("m", "y", (_node("m/where", "Where", ("mask", "x", "zero"), "y"),), ("x", "mask"))
+    weights["zero"] = torch.zeros(())
+    row = torch.tensor([True, False, True])
+    across = {"mask": row.expand(3, 3)}
+    down = {"mask": row[:, None].expand(3, 3)}  # the same three values, transposed
+    assert _signature(masked, weights, across) != _signature(masked, weights, down)
+    assert _signature(masked, weights, across) == _signature(masked, weights, {"mask": row.clone().expand(3, 3)})
