@@ -86,11 +86,10 @@ def _digest(value: torch.Tensor) -> str:
     the digest which axes were expanded)."""
     expanded = tuple(step == 0 for step in value.stride())
     compact = value.detach()[tuple(slice(0, 1) if flag else slice(None) for flag in expanded)]
-    data = compact.cpu().contiguous()
-    if data.dtype == torch.bfloat16:
-        data = data.float()
+    # As bytes: numpy has no bfloat16 or float8, and a byte view of any dtype hashes as is.
+    data = compact.cpu().contiguous().reshape(-1).view(torch.uint8)
     digest = hashlib.sha1(repr(expanded).encode())
-    digest.update(memoryview(data.numpy()).cast("B"))
+    digest.update(memoryview(data.numpy()))
     return digest.hexdigest()
 
 
