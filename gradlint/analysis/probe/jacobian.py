@@ -23,6 +23,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from gradlint.analysis.probe.blocks import Vector
+from gradlint.analysis.probe.linear_backward import linear_backward_convolutions
 
 
 class JacobianOperator(Protocol):
@@ -100,8 +101,9 @@ class GraphJacobian:
 
     @classmethod
     def of_function(cls, function: Callable[..., object], inputs: Sequence[torch.Tensor]) -> "GraphJacobian":
-        """Record `function` at `inputs` in a fresh graph first."""
-        with torch.enable_grad():
+        """Record `function` at `inputs` in a fresh graph first, its convolutions with a
+        backward whose own derivative costs one convolution (`linear_backward`)."""
+        with torch.enable_grad(), linear_backward_convolutions():
             leaves = tuple(x.detach().requires_grad_(True) for x in inputs)
             outputs = as_tuple(function(*leaves))
         return cls(outputs, leaves)
