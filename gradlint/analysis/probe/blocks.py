@@ -42,11 +42,19 @@ class Blocks:
         return math.prod(self.sizes)
 
     def dot(self, a: Vector, b: Vector) -> torch.Tensor:
-        """Per-block inner products <a, b>, shape [count], float64 (summed in the input type)."""
+        """Per-block inner products <a, b>, shape [count], float64 (summed in the input type).
+        Many blocks: a product summed over the other axes, not a batched matmul of
+        [count, 1, n] by [count, n, 1] after a permuted copy, which took 0.6 ms a call on
+        ResNet-50's per-pixel blocks (3136 of 256 channels), twice the reduction."""
         total = None
         for x, y, axes in zip(a, b, self.axes):
-            xs, ys = self._rows(x, axes), self._rows(y, axes)
-            part = (xs.unsqueeze(1) @ ys.unsqueeze(2)).reshape(-1).double()
+            if axes:
+                rest = [d for d in range(x.dim()) if d not in axes]
+                summed = (x * y).sum(dim=rest) if rest else x * y
+                order = sorted(range(len(axes)), key=lambda i: axes[i])  # summed's axes: sorted
+                part = summed.permute(*_inverse(order)).reshape(-1).double()
+            else:
+                part = (x.reshape(1, -1) @ y.reshape(-1, 1)).reshape(-1).double()
             total = part if total is None else total + part
         return total
 
@@ -62,12 +70,6 @@ class Blocks:
         """Each block of `a` times its factor (factors: shape [count])."""
         return tuple(x * self._broadcast(factors, x, axes) for x, axes in zip(a, self.axes))
 
-    def _rows(self, values: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
-        """[count, rest] (a view when the block axes lead; a copy otherwise)."""
-        rest = [d for d in range(values.dim()) if d not in axes]
-        moved = values.permute(*axes, *rest) if axes else values
-        return moved.reshape(self.count, -1)
-
     def _broadcast(self, factors: torch.Tensor, like: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
         shape = [1] * like.dim()
         for axis, size in zip(axes, self.sizes):
@@ -76,3 +78,24 @@ class Blocks:
         values = factors.to(device=like.device, dtype=like.dtype)
         values = values.reshape(self.sizes).permute(*order) if axes else values.reshape(())
         return values.reshape(shape)
+
+
+def _inverse(permutation: Sequence[int]) -> list[int]:
+    inverse = [0] * len(permutation)
+    for position, value in enumerate(permutation):
+        inverse[value] = position
+    return inverse
+
+
+def random_vector(like: Sequence[torch.Tensor], generator: torch.Generator) -> Vector:
+    """Standard normal draws shaped like `like`, on the CPU from `generator` (so every device
+    starts from the same numbers), in float32, float64 only for float64 tensors: a float64
+    draw cast down took 5x as long (22 ms for one 800k-entry start vector) for a precision a
+    random start does not need."""
+    return tuple(
+        torch.randn(
+            x.shape, generator=generator,
+            dtype=torch.float64 if x.dtype == torch.float64 else torch.float32,
+        ).to(x.device, x.dtype)
+        for x in like
+    )

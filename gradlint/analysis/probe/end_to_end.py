@@ -23,7 +23,7 @@ from typing import Callable, Mapping, Sequence
 
 import torch
 
-from gradlint.analysis.probe.blocks import Blocks
+from gradlint.analysis.probe.blocks import Blocks, random_vector
 from gradlint.analysis.probe.capture import ProbePass
 from gradlint.analysis.probe.jacobian import (
     FunctionJacobian,
@@ -168,10 +168,7 @@ def _solve(
 ) -> tuple[SpectralEstimate, bool]:
     per_sample = _samples_independent(operator, batch, generator)
     blocks = Blocks.along(operator.inputs, [0]) if per_sample else Blocks.single(len(operator.inputs))
-    start = tuple(
-        torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device, x.dtype)
-        for x in operator.inputs
-    )
+    start = random_vector(operator.inputs, generator)
     estimate = top_singular_value(gram(operator), start, blocks, settings.tolerance, settings.max_iterations)
     return estimate, per_sample
 

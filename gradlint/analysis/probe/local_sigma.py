@@ -29,7 +29,7 @@ from typing import Callable, Hashable, Iterable, MutableMapping
 
 import torch
 
-from gradlint.analysis.probe.blocks import Blocks
+from gradlint.analysis.probe.blocks import Blocks, random_vector
 from gradlint.analysis.probe.capture import LayerRecord
 from gradlint.analysis.probe.explicit_block import explicit_block_sigma
 from gradlint.analysis.probe.jacobian import (
@@ -245,10 +245,7 @@ def _lanczos(
 ) -> SigmaResult:
     inputs = operator.inputs
     blocks = Blocks.along(inputs, axes) if axes else Blocks.single(len(inputs))
-    start = tuple(
-        torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device, x.dtype)
-        for x in inputs
-    )
+    start = random_vector(inputs, generator)
     estimate = top_singular_value(
         gram(operator), start, blocks, settings.tolerance, settings.max_iterations
     )
