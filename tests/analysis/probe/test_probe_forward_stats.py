@@ -38,6 +38,25 @@ def test_std_of_a_large_output_matches_float64(offset: float) -> None:
     assert float(stats["mean"]) == pytest.approx(float(x.double().mean()), rel=1e-6)
 
 
+def test_chunked_moments_count_zeros_and_non_finite_values_in_any_chunk() -> None:
+    x = torch.randn(3, 2**18 + 5, generator=torch.Generator().manual_seed(1))
+    x[:, ::7] = 0.0
+    stats = output_stats(x, ActivationInfo(None, False))
+    assert float(stats["zero_fraction"]) == pytest.approx(float((x == 0).double().mean()), abs=1e-12)
+    assert float(stats["std"]) == pytest.approx(float(x.double().std(correction=0)), rel=1e-5)
+    x[2, -1] = float("nan")  # in the last chunk only
+    stats = output_stats(x, ActivationInfo(None, False))
+    assert int(stats["nan_count"]) == 1
+    assert float(stats["mean"]) == pytest.approx(float(x[torch.isfinite(x)].double().mean()), rel=1e-6)
+
+
+def test_finite_values_whose_squares_overflow_still_get_a_std() -> None:
+    x = torch.tensor([1e20, -1e20, 3e20, 0.0])
+    stats = output_stats(x, ActivationInfo(None, False))
+    assert int(stats["inf_count"]) == 0
+    assert float(stats["std"]) == pytest.approx(float(x.double().std(correction=0)), rel=1e-5)
+
+
 def test_a_unit_with_both_signs_is_alive_and_a_nan_unit_is_not_dead() -> None:
     x = torch.zeros(3, 4)
     x[0, 1], x[1, 1] = -1.0, 1.0
