@@ -16,6 +16,7 @@ import torch
 
 from gradlint.analysis.probe.forward_stats import ActivationInfo, output_stats
 from gradlint.analysis.probe.jacobian import twice_differentiable
+from gradlint.analysis.probe.reductions import sum_of_squares
 from gradlint.model import Runnable
 
 
@@ -135,21 +136,24 @@ def _squared_norm(grad: torch.Tensor) -> torch.Tensor:
 
 
 def tensor_norm(value: torch.Tensor) -> torch.Tensor:
-    """L2 norm in the tensor's own precision, half types widened to float32. A norm that
-    overflows although every entry is finite is taken again scaled by the largest entry, in
-    float64: attention masks filled with float32's lowest value (GPT-2's ONNX export) have
-    entries of -3.4e38 whose squares overflow, and an 'inf' norm there would read as a
-    non-finite weight."""
+    """L2 norm (float64 0-d tensor) from squares summed in the tensor's own precision by
+    chunks (`reductions`: a whole-tensor float32 norm read GPT-2's logits gradient 2% low),
+    half types widened to float32. A norm that overflows although every entry is finite is
+    taken again scaled by the largest entry: attention masks filled with float32's lowest
+    value (GPT-2's ONNX export) have entries of -3.4e38 whose squares overflow, and an 'inf'
+    norm there would read as a non-finite weight."""
     value = value.detach()
     if value.dtype not in (torch.float32, torch.float64):
         value = value.float()
-    norm = torch.linalg.vector_norm(value)
-    if value.numel() == 0 or not bool(torch.isinf(norm)):
+    if value.numel() == 0:
+        return torch.zeros((), dtype=torch.float64, device=value.device)
+    norm = sum_of_squares(value).sqrt()
+    if not bool(torch.isinf(norm)):
         return norm
     peak = value.abs().amax()
     if not bool(torch.isfinite(peak)):
         return norm
-    return peak.double() * torch.linalg.vector_norm(value / peak).double()
+    return peak.double() * sum_of_squares(value / peak).sqrt()
 
 
 def _add(total: torch.Tensor | None, value: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gradlint.analysis.probe.reductions import chunks, count_nonzero, sum_of_squares
 from gradlint.analysis.probe.saturation import canonical, saturated_fraction
 from gradlint.model import Layer, LayerKind
 
@@ -66,7 +67,6 @@ def output_stats(output: torch.Tensor, info: ActivationInfo) -> dict[str, torch.
     return stats
 
 
-_CHUNK = 2**18  # entries per CPU reduction: 1 MB temporaries the allocator hands back warm
 _CANCELLATION = 1e-3  # variance below this share of the mean square: read it by std_mean
 
 
@@ -99,25 +99,11 @@ def _finite_stats(x: torch.Tensor) -> dict[str, torch.Tensor] | None:
 
 
 def _moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(sum, sum of squares, entries not zero): float64, float64, int64 0-d tensors.
-
-    On the CPU by chunks of `_CHUNK` entries, each summed in float32 (torch's cascade sum,
-    relative error ~1e-7) and the partial sums added in float64: whole-tensor forms
-    allocated output-sized temporaries (a square, a boolean mask: 206 and 103 MB for GPT-2's
-    logits at 128 tokens), paid in page faults, and torch's std_mean runs at a tenth of a
-    sum's speed. Together they were half of ResNet-50's forward probe and 40% of GPT-2's."""
-    flat = x.reshape(-1)
-    chunks = flat.split(_CHUNK) if flat.device.type == "cpu" else (flat,)
-    sums, squares, nonzero = [], [], []
-    for chunk in chunks:
-        sums.append(chunk.sum())
-        squares.append(chunk.square().sum())
-        nonzero.append(_count_nonzero(chunk))
-    return (
-        torch.stack(sums).double().sum(),
-        torch.stack(squares).double().sum(),
-        torch.stack(nonzero).sum(dtype=torch.int64),
-    )
+    """(sum, sum of squares, entries not zero): float64, float64, int64 0-d tensors, by chunks
+    on the CPU (`reductions`): whole-tensor temporaries and torch's std_mean, at a tenth of a
+    sum's speed, were half of ResNet-50's forward probe and 40% of GPT-2's."""
+    total = torch.stack([piece.sum() for piece in chunks(x)]).double().sum()
+    return total, sum_of_squares(x), count_nonzero(x)
 
 
 def _masked_stats(x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -131,17 +117,10 @@ def _masked_stats(x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
         "mean": mean,
         "std": (square - mean * mean).clamp_min(0).sqrt(),
-        "zero_fraction": 1 - _count_nonzero(x).double() / max(x.numel(), 1),
+        "zero_fraction": 1 - count_nonzero(x).double() / max(x.numel(), 1),
         "nan_count": nan_count,
         "inf_count": (x.numel() - finite.sum()) - nan_count,
     }
-
-
-def _count_nonzero(x: torch.Tensor) -> torch.Tensor:
-    # A byte view summed into int32 is the fastest count torch has on CPU (3-5x count_nonzero
-    # where zeros and non-zeros mix, as after a ReLU).
-    accumulator = torch.int32 if x.numel() < 2**31 else torch.int64
-    return x.ne(0).view(torch.uint8).sum(dtype=accumulator)
 
 
 def dead_fraction(x: torch.Tensor, unit_axis: int | None = None) -> torch.Tensor | None:
