@@ -80,9 +80,10 @@ def conv(ctx: OpContext, inputs: list, attrs: dict) -> torch.Tensor:
 
 def _subsampled(x: torch.Tensor, padding: list[tuple[int, int]], strides: list[int]) -> torch.Tensor:
     """The pixels a strided 1x1 convolution reads, so it runs as a stride-1 one: the same
-    products, but torch's double backward of a strided convolution (the probe's Jacobian-vector
-    products) is 6-20x its forward on CPU, of a slice plus a 1x1 convolution 2-3x (ResNet-50's
-    downsampling shortcuts: 0.3-0.6 s each in local sigma_max)."""
+    values and products. torch's own double backward of a strided convolution was 6-20x its
+    forward on CPU (ResNet-50's downsampling shortcuts: 0.3-0.6 s each in local sigma_max);
+    with the probe's linear-backward convolutions (`analysis/probe/linear_backward.py`) a
+    Jacobian-vector product through the strided form still costs 1.1-1.9x the sliced one."""
     if any(begin or end for begin, end in padding):
         x = F.pad(x, to_torch_pads(padding))
     return x[(slice(None), slice(None), *(slice(None, None, s) for s in strides))]
