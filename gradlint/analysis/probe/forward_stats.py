@@ -83,8 +83,8 @@ def _finite_stats(x: torch.Tensor) -> dict[str, torch.Tensor] | None:
     mean = total_value / count
     variance = squares_value / count - mean * mean
     if math.isfinite(squares_value) and variance >= _CANCELLATION * squares_value / count:
-        as_tensor = lambda value: torch.tensor(value, dtype=torch.float64, device=x.device)  # noqa: E731
-        mean_tensor, std_tensor = as_tensor(mean), as_tensor(math.sqrt(variance))
+        mean_tensor = torch.tensor(mean, dtype=torch.float64, device=x.device)
+        std_tensor = torch.tensor(math.sqrt(variance), dtype=torch.float64, device=x.device)
     else:
         std, mean_of = torch.std_mean(x, correction=0)
         mean_tensor, std_tensor = mean_of.double(), std.double()
