@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from gradlint.analysis.probe.blocks import Blocks
+from gradlint.analysis.probe.blocks import Blocks, random_vector
 from gradlint.analysis.probe.jacobian import GraphJacobian
 from gradlint.analysis.probe.lanczos import SpectralEstimate, top_singular_value
 from gradlint.analysis.probe.layer_call import LayerCall
@@ -35,7 +35,7 @@ def explicit_block_sigma(
     if math.ceil(width / rows) > MAX_PRODUCTS:
         return None
     matrix = _block(call, rows, width, by_rows=width_out <= width_in)
-    start = (torch.randn(matrix.shape[1], generator=generator, dtype=torch.float64).to(matrix),)
+    start = random_vector((matrix[0],), generator)
     gram = lambda v: (matrix.T @ (matrix @ v[0]),)  # noqa: E731 - a one-line product
     return top_singular_value(gram, start, Blocks.single(1), tolerance, max_iterations)
 
